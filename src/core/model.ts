@@ -1,0 +1,192 @@
+/**
+ * The domain model shared by the planner and every adapter. Adapters translate their own
+ * shapes (a JSON file, the Admin SDK, Graph, SCIM resources) into these types; the planner
+ * only ever sees these.
+ */
+
+/** Why a managed user is on its way out of the target. Keys of `deprovision` in the config. */
+export type DeprovisionReason = "outOfScope" | "suspended" | "deleted";
+export const DEPROVISION_REASONS: readonly DeprovisionReason[] = ["outOfScope", "suspended", "deleted"];
+
+/** A person as the directory describes them, before scope and mapping. */
+export interface SourceUser {
+  /** Stable directory id; becomes the SCIM externalId. */
+  id: string;
+  userName: string;
+  email?: string;
+  givenName?: string;
+  familyName?: string;
+  displayName?: string;
+  /** false = suspended / disabled in the directory. */
+  active: boolean;
+  title?: string;
+  department?: string;
+  employeeNumber?: string;
+  /** Source id of the manager. */
+  manager?: string;
+  /** Extra source attributes, kept for configurable mappings. */
+  extra?: Record<string, unknown>;
+}
+
+export interface SourceGroup {
+  id: string;
+  displayName: string;
+  /** Source ids of member users or member groups. */
+  members: string[];
+}
+
+/** A record the source could not use. It is reported, skipped, and never deprovisioned because of it. */
+export interface SourceProblem {
+  /** Where the record sits, for the administrator: `users[12]`, `line 14`. */
+  location: string;
+  id?: string;
+  userName?: string;
+  reason: string;
+}
+
+/** Everything one read of the directory produced. */
+export interface SourceSnapshot {
+  users: SourceUser[];
+  groups: SourceGroup[];
+  /**
+   * false when the read may have missed users (a page failed, a record could not be identified).
+   * The planner then plans no deprovisioning at all: absence proves nothing.
+   */
+  complete: boolean;
+  problems: SourceProblem[];
+  /** Source ids of skipped records: such users keep whatever they have on the target. */
+  protectedIds: string[];
+  /** Lower-cased userNames of skipped records, for records that had a userName but no usable id. */
+  protectedUserNames: string[];
+}
+
+/** A flattened SCIM attribute value as we manage it. `null` means "absent". */
+export type AttributeValue = string | boolean | null;
+
+/** SCIM path -> value, e.g. `name.givenName`, `emails[type eq "work"].value`. */
+export type AttributeMap = Record<string, AttributeValue>;
+
+/** Where a desired user stands with respect to the sync. */
+export type DesiredStatus = "active" | "suspended" | "outOfScope";
+
+/** A source user after scope and mapping: what the target should hold. */
+export interface DesiredUser {
+  sourceId: string;
+  userName: string;
+  status: DesiredStatus;
+  /** Mapped attributes, without `active` (the planner owns `active`). */
+  attributes: AttributeMap;
+}
+
+/** A SCIM User resource as the target returned it (unknown shape beyond these keys). */
+export interface TargetUser {
+  id: string;
+  userName: string;
+  externalId?: string;
+  active: boolean;
+  /** The whole resource, for reading mapped attributes. */
+  resource: Record<string, unknown>;
+}
+
+export interface StateUser {
+  targetId: string;
+  /** Last known userName, for display and as a fallback match. */
+  userName: string;
+  origin: "created" | "adopted";
+  /** ISO time we created or adopted it. */
+  since: string;
+  /** ISO time we set active=false; present only while our suspension stands. */
+  suspendedAt?: string;
+  /** ISO time each condition was first seen, present only while the condition holds. */
+  conditions: Partial<Record<DeprovisionReason, string>>;
+}
+
+/** The in-memory state: everything the planner needs from the state file. */
+export interface SyncState {
+  /** Base URL of the target this state belongs to (never the token). */
+  targetUrl: string;
+  /** Managed users keyed by source id. */
+  users: Record<string, StateUser>;
+}
+
+/** A delay in milliseconds, or never. `0` is the config's `now`. */
+export type Delay = number | "never";
+
+export interface DeprovisionRule {
+  suspend: Delay;
+  delete: Delay;
+}
+
+export type DeprovisionPolicy = Record<DeprovisionReason, DeprovisionRule>;
+
+export interface SafetyLimits {
+  maxDeprovisions: number;
+  maxDeprovisionPercent: number;
+}
+
+export type ActionOp = "create" | "update" | "suspend" | "unsuspend" | "delete";
+
+export interface AttributeChange {
+  from: AttributeValue;
+  to: AttributeValue;
+}
+
+export interface PlannedAction {
+  op: ActionOp;
+  type: "User";
+  /** userName, the key administrators recognise. */
+  key: string;
+  sourceId: string;
+  /** Present for every op but create. */
+  targetId?: string;
+  /** For create: every mapped attribute (from null). For update/unsuspend/suspend: what changes. */
+  changes: Record<string, AttributeChange>;
+  /** For suspend/delete: which condition made it due. */
+  reason?: DeprovisionReason;
+  /** For create: the full desired attribute map. */
+  attributes?: AttributeMap;
+}
+
+export interface ScheduledAction {
+  op: "suspend" | "delete";
+  type: "User";
+  key: string;
+  sourceId: string;
+  reason: DeprovisionReason;
+  /** ISO time at or after which the action is due. */
+  due: string;
+}
+
+export interface AdoptedUser {
+  type: "User";
+  key: string;
+  sourceId: string;
+  targetId: string;
+}
+
+export interface SafetyVerdict {
+  /** Deprovisioning actions (suspend + delete) that this plan would apply. */
+  deprovisions: number;
+  managed: number;
+  blocked: boolean;
+  /** Why it was blocked, in words an administrator can act on. */
+  reason?: string;
+}
+
+export interface Plan {
+  /** ISO time the plan was made for. */
+  now: string;
+  /** Ordered: unsuspend, update, create, suspend, delete. */
+  actions: PlannedAction[];
+  scheduled: ScheduledAction[];
+  adopted: AdoptedUser[];
+  safety: SafetyVerdict;
+  /** Notes for the administrator (fail-closed, skipped records, unmanaged conflicts). */
+  warnings: string[];
+  /**
+   * The state as it stands once the plan is made, before any action runs: condition timers
+   * started or cleared, adoptions recorded, records of users gone from the target dropped.
+   * Applying actions then updates it further.
+   */
+  state: SyncState;
+}

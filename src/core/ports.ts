@@ -1,0 +1,58 @@
+/**
+ * The roles the engine talks to. Adapters implement them and return our domain types and
+ * typed errors (src/errors.ts), never a library's own error classes.
+ */
+import type { SourceSnapshot, SyncState, TargetUser } from "./model.js";
+import type { PatchOperation } from "./mapping.js";
+
+export interface DirectorySource {
+  /** Reads the whole directory. Malformed records go to `problems`; a failed read throws SourceError. */
+  read(): Promise<SourceSnapshot>;
+}
+
+export interface UserTarget {
+  /** Every user on the target, following pages until totalResults; throws TargetError if incomplete. */
+  listUsers(): Promise<TargetUser[]>;
+  /** Users matching `attribute eq "value"` (value escaped by the client). */
+  findUsers(attribute: "externalId" | "userName", value: string): Promise<TargetUser[]>;
+  /** POST /Users. Not retried when the request may have been applied: that error has `ambiguous: true`. */
+  createUser(resource: Record<string, unknown>): Promise<TargetUser>;
+  /** PATCH /Users/{id}; returns the updated user when the target sent it back (200), else undefined (204). */
+  patchUser(id: string, operations: PatchOperation[]): Promise<TargetUser | undefined>;
+  /** DELETE /Users/{id}; a 404 counts as done. */
+  deleteUser(id: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type RunResult = "ok" | "failed" | "safety-stop" | "interrupted" | "error";
+
+export interface RunRecord {
+  runId: string;
+  startedAt: string;
+  finishedAt: string;
+  result: RunResult;
+  /** Applied actions by op, plus `failed`. */
+  counts: Record<string, number>;
+}
+
+/** The state file as stored: the planner's state plus bookkeeping. */
+export interface StoredState extends SyncState {
+  /** Increases by one on every write. */
+  serial: number;
+  lastRun?: RunRecord;
+}
+
+export interface StateStore {
+  /** Takes the exclusive run lock; throws LockedError when another live run holds it. */
+  lock(): Promise<void>;
+  /** Releases the lock; safe to call twice. */
+  unlock(): Promise<void>;
+  /**
+   * Reads the state. A missing file is an empty state for `targetUrl`. A state made for
+   * another target, an unreadable file with no usable backup, or a newer version throws StateError.
+   * `warnings` says when the backup was used.
+   */
+  read(targetUrl: string): Promise<{ state: StoredState; warnings: string[] }>;
+  /** Writes atomically (temp file, fsync, rename), keeping the previous file as `.bak`, mode 0600. */
+  write(state: StoredState): Promise<void>;
+}

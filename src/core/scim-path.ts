@@ -1,0 +1,81 @@
+import type { AttributeValue } from "./model.js";
+
+/**
+ * The subset of SCIM attribute paths (RFC 7644 §3.10) a mapping can target:
+ *   userName | name.givenName | emails[type eq "work"].value | urn:...:User:department
+ */
+export interface ScimPath {
+  /** The extension schema URN, when the path names one. */
+  schema?: string;
+  attribute: string;
+  /** For multi-valued attributes: the element selected by `sub eq "value"`. */
+  filter?: { attribute: string; value: string };
+  subAttribute?: string;
+}
+
+const SIMPLE = /^([A-Za-z][\w$-]*)(?:\[\s*([A-Za-z][\w$-]*)\s+eq\s+"((?:[^"\\]|\\.)*)"\s*\])?(?:\.([A-Za-z][\w$-]*))?$/;
+
+/** Parses a mapping target path; undefined when it is not a path we can read and write. */
+export function parseScimPath(path: string): ScimPath | undefined {
+  let schema: string | undefined;
+  let rest = path.trim();
+  if (rest.toLowerCase().startsWith("urn:")) {
+    const cut = rest.lastIndexOf(":");
+    schema = rest.slice(0, cut);
+    rest = rest.slice(cut + 1);
+  }
+  const m = SIMPLE.exec(rest);
+  if (!m) return undefined;
+  const parsed: ScimPath = { attribute: m[1]! };
+  if (schema) parsed.schema = schema;
+  if (m[2] !== undefined) parsed.filter = { attribute: m[2], value: m[3]!.replace(/\\(.)/g, "$1") };
+  if (m[4] !== undefined) parsed.subAttribute = m[4];
+  return parsed;
+}
+
+/** SCIM attribute names are case-insensitive (RFC 7643 §2.1); so is this lookup. */
+export function getKey(obj: unknown, key: string): unknown {
+  if (obj === null || typeof obj !== "object" || Array.isArray(obj)) return undefined;
+  const record = obj as Record<string, unknown>;
+  if (key in record) return record[key];
+  const lower = key.toLowerCase();
+  for (const k of Object.keys(record)) if (k.toLowerCase() === lower) return record[k];
+  return undefined;
+}
+
+function normalise(value: unknown): AttributeValue {
+  if (value === undefined || value === null) return null;
+  if (typeof value === "boolean") return value;
+  if (typeof value === "number") return String(value);
+  if (typeof value === "string") return value === "" ? null : value;
+  // A complex value where we expect a simple one (e.g. manager {value}): compare by its value.
+  const inner = getKey(value, "value");
+  return inner === undefined ? JSON.stringify(value) : normalise(inner);
+}
+
+/**
+ * Picks the element of a multi-valued attribute a filter selects. Some targets drop `type`
+ * on write; an element without the filter attribute is accepted when nothing matches exactly,
+ * so such a target does not show an eternal difference.
+ */
+export function selectElement(list: unknown, filter: { attribute: string; value: string }): Record<string, unknown> | undefined {
+  if (!Array.isArray(list)) return undefined;
+  const elements = list.filter((e): e is Record<string, unknown> => e !== null && typeof e === "object");
+  const exact = elements.find((e) => {
+    const v = getKey(e, filter.attribute);
+    return typeof v === "string" && v.toLowerCase() === filter.value.toLowerCase();
+  });
+  if (exact) return exact;
+  const untyped = elements.filter((e) => getKey(e, filter.attribute) === undefined);
+  if (untyped.length === 0) return undefined;
+  return untyped.find((e) => getKey(e, "primary") === true) ?? untyped[0];
+}
+
+/** Reads a path from a SCIM resource as the target returned it. */
+export function readScimPath(resource: Record<string, unknown>, path: ScimPath): AttributeValue {
+  const container = path.schema ? getKey(resource, path.schema) : resource;
+  let value = getKey(container, path.attribute);
+  if (path.filter) value = selectElement(value, path.filter);
+  if (path.subAttribute) value = getKey(value, path.subAttribute);
+  return normalise(value);
+}
