@@ -184,12 +184,18 @@ export function buildPatchOperations(
       if (element && getKey(element, path.filter.attribute) !== undefined) {
         ops.push({ op: "replace", path: target, value: change.to });
       } else {
-        const fresh: Record<string, unknown> = { [path.filter.attribute]: path.filter.value, [path.subAttribute ?? "value"]: change.to };
-        if (!element) fresh.primary = true;
         const prefix = path.schema ? `${path.schema}:` : "";
-        // An untyped element is replaced by a typed one so the target stops looking different.
-        if (element) ops.push({ op: "replace", path: `${prefix}${path.attribute}`, value: [fresh] });
-        else ops.push({ op: "add", path: `${prefix}${path.attribute}`, value: [fresh] });
+        if (element) {
+          // An untyped element is replaced by a typed one so the target stops looking different.
+          // Replacing the attribute replaces the whole list, so the other elements (a home email)
+          // are sent back unchanged and the element keeps its own sub-attributes (primary).
+          const list = getKey(container, path.attribute) as unknown[];
+          const typed = { ...element, [path.filter.attribute]: path.filter.value, [path.subAttribute ?? "value"]: change.to };
+          ops.push({ op: "replace", path: `${prefix}${path.attribute}`, value: list.map((e) => (e === element ? typed : e)) });
+        } else {
+          const fresh = { [path.filter.attribute]: path.filter.value, [path.subAttribute ?? "value"]: change.to, primary: true };
+          ops.push({ op: "add", path: `${prefix}${path.attribute}`, value: [fresh] });
+        }
       }
       continue;
     }

@@ -13,6 +13,9 @@ export interface ScimPath {
   subAttribute?: string;
 }
 
+/** Core attributes may be named with this URN (RFC 7644 §3.10) but sit at the top of a resource. */
+const CORE_USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:user";
+
 const SIMPLE = /^([A-Za-z][\w$-]*)(?:\[\s*([A-Za-z][\w$-]*)\s+eq\s+"((?:[^"\\]|\\.)*)"\s*\])?(?:\.([A-Za-z][\w$-]*))?$/;
 
 /** Parses a mapping target path; undefined when it is not a path we can read and write. */
@@ -20,9 +23,15 @@ export function parseScimPath(path: string): ScimPath | undefined {
   let schema: string | undefined;
   let rest = path.trim();
   if (rest.toLowerCase().startsWith("urn:")) {
-    const cut = rest.lastIndexOf(":");
+    // The attribute starts after the URN's last colon, searched before any filter: a filter
+    // value may itself contain colons (`badges[kind eq "urn:acme:door"]`).
+    const filterStart = rest.indexOf("[");
+    const cut = rest.lastIndexOf(":", filterStart === -1 ? rest.length : filterStart);
     schema = rest.slice(0, cut);
     rest = rest.slice(cut + 1);
+    // A core attribute named by its full URN is still a top-level attribute: reading it under a
+    // "urn:...:core:2.0:User" key would find nothing and show a difference on every run.
+    if (schema.toLowerCase() === CORE_USER_SCHEMA) schema = undefined;
   }
   const m = SIMPLE.exec(rest);
   if (!m) return undefined;

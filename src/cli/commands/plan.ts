@@ -1,0 +1,35 @@
+import { loadConfig } from "../../config/load-config.js";
+import { preparePlan } from "../../engine/run-sync.js";
+import { portsFrom, settingsFrom } from "../wiring.js";
+import { buildReport, makeOutput, type OutputFormat } from "../output.js";
+import { EXIT } from "../exit-codes.js";
+
+export interface PlanCommandOptions {
+  config: string;
+  output: OutputFormat;
+  exitCode?: boolean;
+  now?: Date;
+  allowMassDeprovision?: boolean;
+}
+
+/** Shows what `sync` would do. Reads everything, writes nothing: not even the state file. */
+export async function planCommand(options: PlanCommandOptions): Promise<number> {
+  const out = makeOutput(options.output);
+  const { config, warnings } = await loadConfig(options.config);
+  for (const w of warnings) out.warn(w);
+  const ports = portsFrom(config, out.warn);
+  try {
+    const prepared = await preparePlan(settingsFrom(config), ports, {
+      now: options.now ?? new Date(),
+      allowMassDeprovision: options.allowMassDeprovision ?? false,
+      onEvent: out.progress,
+    });
+    const { plan } = prepared;
+    const results = plan.actions.map((a) => ({ ...a, status: "planned" as const }));
+    out.report(buildReport("plan", plan, results, prepared.problems));
+    if (options.exitCode) return plan.actions.length > 0 ? EXIT.changesPending : EXIT.ok;
+    return EXIT.ok;
+  } finally {
+    await ports.target.close();
+  }
+}

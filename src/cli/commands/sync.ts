@@ -1,0 +1,56 @@
+import { randomUUID } from "node:crypto";
+import { loadConfig } from "../../config/load-config.js";
+import { runSync } from "../../engine/run-sync.js";
+import { portsFrom, settingsFrom } from "../wiring.js";
+import { buildReport, makeOutput, type OutputFormat } from "../output.js";
+import { EXIT } from "../exit-codes.js";
+
+export interface SyncCommandOptions {
+  config: string;
+  output: OutputFormat;
+  now?: Date;
+  allowMassDeprovision?: boolean;
+}
+
+/**
+ * Applies the plan. Ctrl-C (or SIGTERM) stops starting new actions, lets those in flight
+ * finish, saves the state and exits 130; a second Ctrl-C leaves at once.
+ */
+export async function syncCommand(options: SyncCommandOptions): Promise<number> {
+  const out = makeOutput(options.output);
+  const { config, warnings } = await loadConfig(options.config);
+  for (const w of warnings) out.warn(w);
+  const ports = portsFrom(config, out.warn);
+  const abort = new AbortController();
+  const onSignal = () => {
+    if (abort.signal.aborted) process.exit(EXIT.interrupted);
+    out.warn("interrupted: finishing the requests in flight and saving the state (press Ctrl-C again to quit at once)");
+    abort.abort();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  const fixedNow = options.now;
+  try {
+    const report = await runSync(settingsFrom(config), ports, {
+      now: fixedNow ?? new Date(),
+      clock: () => fixedNow ?? new Date(),
+      allowMassDeprovision: options.allowMassDeprovision ?? false,
+      onEvent: out.progress,
+      signal: abort.signal,
+      runId: randomUUID(),
+    });
+    out.report(buildReport("sync", report.plan, report.results, report.problems, report.result));
+    if (report.interrupted) return EXIT.interrupted;
+    if (report.authError) {
+      out.warn(`${report.authError.message}${report.authError.hint ? ` (${report.authError.hint})` : ""}`);
+      return EXIT.authRejected;
+    }
+    if (report.plan.safety.blocked) return EXIT.safetyStop;
+    if (report.result === "failed") return EXIT.actionsFailed;
+    return EXIT.ok;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    await ports.target.close();
+  }
+}

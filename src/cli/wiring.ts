@@ -1,0 +1,46 @@
+import { readFileSync } from "node:fs";
+import type { Config } from "../config/load-config.js";
+import type { RunPorts, RunSettings } from "../engine/run-sync.js";
+import { FileSource } from "../sources/file-source.js";
+import { ScimClient } from "../scim/client.js";
+import { FileStateStore } from "../state/file-state-store.js";
+import { ConfigError } from "../errors.js";
+
+/** The one place that turns configuration into adapters. */
+export function settingsFrom(config: Config): RunSettings {
+  return {
+    targetUrl: config.target.url,
+    scope: config.scope,
+    policy: config.deprovision,
+    safety: config.safety,
+    matchBy: config.target.matchBy,
+    concurrency: config.target.concurrency,
+  };
+}
+
+export function portsFrom(config: Config, onWarning: (message: string) => void): RunPorts {
+  let ca: string | undefined;
+  if (config.target.tls.caFile) {
+    try {
+      ca = readFileSync(config.target.tls.caFile, "utf8");
+    } catch (error) {
+      throw new ConfigError([{ path: "target.tls.caFile", message: `cannot read ${config.target.tls.caFile}: ${(error as Error).message}` }]);
+    }
+  }
+  const target = new ScimClient({
+    baseUrl: config.target.url,
+    token: config.target.token,
+    concurrency: config.target.concurrency,
+    rateLimit: config.target.rateLimit,
+    timeoutMs: config.target.timeoutSeconds * 1000,
+    retries: config.target.retries,
+    pageSize: config.target.pageSize,
+    rejectUnauthorized: config.target.tls.rejectUnauthorized,
+    ...(ca ? { ca } : {}),
+  });
+  return {
+    source: new FileSource(config.source.path),
+    target,
+    store: new FileStateStore(config.state.path, { onWarning }),
+  };
+}

@@ -1,0 +1,251 @@
+/**
+ * Reads the YAML config, resolves secret references, validates it, and returns a Config with
+ * absolute paths and parsed delays. Every problem found is reported at once in one ConfigError.
+ */
+import { access, constants, readFile, stat } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { LineCounter, parseDocument } from "yaml";
+import { compareDelays, parseDelay } from "../core/delay.js";
+import { DEPROVISION_REASONS, type Delay, type DeprovisionPolicy, type DeprovisionRule } from "../core/model.js";
+import { ConfigError, type ConfigIssue } from "../errors.js";
+import { toConfigIssues } from "./format-issues.js";
+import { formatKeyPath, isMapping, valueAt } from "./key-path.js";
+import { configSchema, describeUrlProblem, isLoopbackHost, URL_RULE, type ConfigFile } from "./schema.js";
+import { describeFsError, resolveSecretRefs } from "./secret-refs.js";
+
+export interface Config {
+  /** `path` is absolute. */
+  source: { type: "file"; path: string };
+  target: {
+    /** SCIM base URL without a trailing slash. */
+    url: string;
+    /** The resolved secret. Never log it. */
+    token: string;
+    concurrency: number;
+    /** Requests per second; 0 = unlimited. */
+    rateLimit: number;
+    timeoutSeconds: number;
+    retries: number;
+    pageSize: number;
+    matchBy: "externalId" | "userName";
+    /** `caFile` is absolute. */
+    tls: { rejectUnauthorized: boolean; caFile?: string };
+    allowInsecureHttp: boolean;
+  };
+  /** `path` is absolute. */
+  state: { path: string };
+  /** Group display names or ids; absent = every user in the source. */
+  scope: { groups?: string[] };
+  deprovision: DeprovisionPolicy;
+  safety: { maxDeprovisions: number; maxDeprovisionPercent: number };
+}
+
+const HINT = "fix the keys listed above; config.example.yaml shows every key with its default";
+
+export async function loadConfig(
+  file: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ config: Config; warnings: string[] }> {
+  const path = resolve(file);
+  const dir = dirname(path);
+  const raw = parseYamlConfig(await readConfigText(path), path);
+
+  const refs = await resolveSecretRefs(raw, { dir, env });
+  const parsed = configSchema.safeParse(refs.value);
+  const schemaIssues = parsed.success
+    ? []
+    : toConfigIssues(parsed.error.issues, { schema: configSchema, root: refs.value, references: refs.references });
+  const checked = [...schemaIssues, ...checkCrossKeyRules(refs.value), ...(await checkReferencedFiles(refs.value, dir))];
+  // A key whose reference failed has already been reported; "got ${env:X}" would only confuse.
+  const issues = [...refs.issues, ...checked.filter((i) => !refs.unresolved.has(i.path))];
+
+  if (issues.length > 0 || !parsed.success) {
+    throw new ConfigError(sortInFileOrder(issues.length > 0 ? issues : schemaIssues, raw), { file: path, hint: HINT });
+  }
+
+  const warnings = [...refs.warnings, ...collectWarnings(parsed.data, refs.references)];
+  return { config: buildConfig(parsed.data, dir), warnings };
+}
+
+async function readConfigText(path: string): Promise<string> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (error) {
+    const missing = (error as NodeJS.ErrnoException).code === "ENOENT";
+    throw new ConfigError([{ path: "", message: `cannot read the config file: ${describeFsError(error)}` }], {
+      file: path,
+      hint: missing ? "create it from config.example.yaml, or point scimsync at the right file" : undefined,
+    });
+  }
+}
+
+function parseYamlConfig(text: string, path: string): Record<string, unknown> {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: false, lineCounter: lines });
+  if (doc.errors.length > 0) {
+    // yaml's own messages quote the offending lines, which may hold an inline token.
+    const issues = doc.errors.map((error) => {
+      const { line, col } = lines.linePos(error.pos[0]);
+      const what = error.code === "MULTIPLE_DOCS" ? "the file holds more than one YAML document (---); keep one" : error.message;
+      return { path: "", message: `YAML syntax error at line ${line}, column ${col}: ${what}` };
+    });
+    throw new ConfigError(issues, { file: path, hint: "fix the YAML syntax; indent with spaces, and quote values that contain : or #" });
+  }
+  if (doc.contents === null) {
+    throw new ConfigError([{ path: "", message: "the file is empty" }], {
+      file: path,
+      hint: "start from config.example.yaml; at least source and target are needed",
+    });
+  }
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    throw new ConfigError([{ path: "", message: `cannot read the YAML: ${(error as Error).message}` }], { file: path });
+  }
+  if (!isMapping(value)) {
+    throw new ConfigError(
+      [{ path: "", message: "the top level must be a mapping with the keys source, target, state, scope, deprovision and safety" }],
+      { file: path, hint: "start from config.example.yaml" },
+    );
+  }
+  return dropNulls(value) as Record<string, unknown>;
+}
+
+/**
+ * `key:` with nothing after it (often every sub-key commented out) means "not given", so it
+ * takes the default instead of failing as "expected a mapping, got null".
+ */
+function dropNulls(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(dropNulls);
+  if (!isMapping(node)) return node;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(node)) if (value !== null) out[key] = dropNulls(value);
+  return out;
+}
+
+/** Rules that involve more than one key; each runs only when the keys it reads are valid on their own. */
+function checkCrossKeyRules(root: unknown): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+
+  const url = valueAt(root, ["target", "url"]);
+  if (typeof url === "string" && describeUrlProblem(url) === undefined) {
+    const parsed = new URL(url.trim());
+    if (parsed.protocol === "http:" && !isLoopbackHost(parsed.hostname) && valueAt(root, ["target", "allowInsecureHttp"]) !== true) {
+      issues.push({ path: "target.url", message: URL_RULE });
+    }
+  }
+
+  for (const reason of DEPROVISION_REASONS) {
+    const rule = valueAt(root, ["deprovision", reason]);
+    if (!isMapping(rule)) continue;
+    const suspendText = rule.suspend ?? "now";
+    const deleteText = rule.delete ?? "never";
+    if (typeof suspendText !== "string" || typeof deleteText !== "string") continue;
+    const suspend = parseDelay(suspendText);
+    const remove = parseDelay(deleteText);
+    if (suspend === undefined || remove === undefined || suspend === "never") continue;
+    if (compareDelays(remove, suspend) < 0) {
+      const at = `deprovision.${reason}`;
+      issues.push({
+        path: `${at}.delete`,
+        message:
+          `${deleteText} is shorter than ${at}.suspend (${suspendText}), so users would be deleted before ` +
+          `they are suspended; make delete at least ${suspendText}, or set suspend: never to delete without suspending first`,
+      });
+    }
+  }
+  return issues;
+}
+
+async function checkReferencedFiles(root: unknown, dir: string): Promise<ConfigIssue[]> {
+  const caFile = valueAt(root, ["target", "tls", "caFile"]);
+  if (typeof caFile !== "string" || caFile.trim() === "") return [];
+  const file = resolve(dir, caFile);
+  try {
+    await access(file, constants.R_OK);
+    if (!(await stat(file)).isFile()) throw Object.assign(new Error("not a file"), { code: "EISDIR" });
+  } catch (error) {
+    return [
+      {
+        path: "target.tls.caFile",
+        message: `cannot read ${file}: ${describeFsError(error)}; give a PEM file with the CA certificate(s), relative to this config file`,
+      },
+    ];
+  }
+  return [];
+}
+
+function collectWarnings(file: ConfigFile, references: ReadonlyMap<string, readonly string[]>): string[] {
+  const warnings: string[] = [];
+  if (!references.has("target.token")) {
+    warnings.push("target.token is written in the config file; prefer ${env:NAME} or ${file:PATH} so the secret stays out of it");
+  }
+  const url = new URL(file.target.url.trim());
+  if (url.protocol === "http:" && !isLoopbackHost(url.hostname)) {
+    warnings.push(`target.url uses http:// to ${url.hostname} (target.allowInsecureHttp: true): the token travels unencrypted`);
+  }
+  if (!file.target.tls.rejectUnauthorized) {
+    warnings.push("target.tls.rejectUnauthorized is false: the target's certificate is not checked; prefer target.tls.caFile");
+  }
+  return warnings;
+}
+
+function buildConfig(file: ConfigFile, dir: string): Config {
+  const { target } = file;
+  const groups = file.scope.groups?.map((g) => g.trim());
+  return {
+    source: { type: file.source.type, path: resolve(dir, file.source.path) },
+    target: {
+      url: target.url.trim().replace(/\/+$/, ""),
+      token: target.token,
+      concurrency: target.concurrency,
+      rateLimit: target.rateLimit,
+      timeoutSeconds: target.timeoutSeconds,
+      retries: target.retries,
+      pageSize: target.pageSize,
+      matchBy: target.matchBy,
+      tls: {
+        rejectUnauthorized: target.tls.rejectUnauthorized,
+        ...(target.tls.caFile ? { caFile: resolve(dir, target.tls.caFile) } : {}),
+      },
+      allowInsecureHttp: target.allowInsecureHttp,
+    },
+    state: { path: resolve(dir, file.state.path) },
+    scope: groups && groups.length > 0 ? { groups: [...new Set(groups)] } : {},
+    deprovision: Object.fromEntries(
+      DEPROVISION_REASONS.map((reason) => [reason, toRule(file.deprovision[reason])]),
+    ) as DeprovisionPolicy,
+    safety: { ...file.safety },
+  };
+}
+
+function toRule(rule: { suspend: string; delete: string }): DeprovisionRule {
+  // The schema has already checked both; the fallback only satisfies the type checker.
+  const parse = (text: string, fallback: Delay): Delay => parseDelay(text) ?? fallback;
+  return { suspend: parse(rule.suspend, 0), delete: parse(rule.delete, "never") };
+}
+
+/** Issues in the order their keys appear in the file, so they read top to bottom. */
+function sortInFileOrder(issues: ConfigIssue[], root: unknown): ConfigIssue[] {
+  const order = new Map<string, number>();
+  const walk = (node: unknown, path: PropertyKey[]): void => {
+    order.set(formatKeyPath(path), order.size);
+    if (Array.isArray(node)) node.forEach((item, i) => walk(item, [...path, i]));
+    else if (isMapping(node)) for (const [key, value] of Object.entries(node)) walk(value, [...path, key]);
+  };
+  walk(root, []);
+  const rank = (path: string): number => {
+    for (let p = path; ; ) {
+      const found = order.get(p);
+      if (found !== undefined) return found;
+      const parent = p.replace(/(\.[^.[\]]+|\[\d+\])$|^[^.[\]]+$/, "");
+      if (parent === p) return 0;
+      p = parent;
+    }
+  };
+  return issues
+    .map((issue, index) => ({ issue, index, rank: rank(issue.path) }))
+    .sort((a, b) => a.rank - b.rank || a.index - b.index)
+    .map((entry) => entry.issue);
+}

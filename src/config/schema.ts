@@ -1,0 +1,240 @@
+/**
+ * The config file's format as a zod schema. It describes the file as written (after
+ * `${env:}`/`${file:}` references are resolved), with its defaults, and carries no transforms so
+ * that `z.toJSONSchema(configSchema, { io: "input" })` can document it for editors.
+ * Turning the parsed file into a `Config` (absolute paths, parsed delays) is load-config.ts's job.
+ *
+ * Error messages name what is accepted. They may contain `{got}`, which the issue formatter
+ * replaces with a rendering of the offending value that never reveals a secret.
+ */
+import { z } from "zod";
+import { DELAY_SYNTAX, parseDelay } from "../core/delay.js";
+
+/** Placeholder in messages for the offending value; see format-issues.ts. */
+export const GOT = "{got}";
+
+/** Keys whose values are secrets even when written inline: messages describe only their type. */
+export const SECRET_KEYS: ReadonlySet<string> = new Set(["target.token"]);
+
+export const URL_RULE =
+  "must be an absolute https:// URL (http:// is allowed for 127.0.0.1/localhost/[::1], or set target.allowInsecureHttp: true)";
+
+type IssueInput = { input?: unknown; code?: string };
+
+/** "is required" when the key is absent, else what is expected and what was found. */
+function expecting(expected: string): (iss: IssueInput) => string {
+  return (iss) => (iss.input === undefined ? `is required; ${expected}` : `${expected}, got ${GOT}`);
+}
+
+/** A section (YAML mapping). Unknown keys are reported by the formatter, which knows the siblings. */
+function section<T extends z.ZodRawShape>(shape: T, what: string) {
+  return z.strictObject(shape, {
+    error: (iss) => {
+      if (iss.code !== "invalid_type") return undefined;
+      return iss.input === undefined ? `is required; add ${what}` : `expected a mapping of ${what}, got ${GOT}`;
+    },
+  });
+}
+
+function wholeNumber(min: number, max: number) {
+  const error = expecting(`expected a whole number from ${min} to ${max}`);
+  return z.number({ error }).int({ error }).min(min, { error }).max(max, { error });
+}
+
+function boolean() {
+  return z.boolean({ error: expecting("expected true or false") });
+}
+
+function nonEmptyText(expected: string) {
+  return z.string({ error: expecting(expected) }).refine((s) => s.trim() !== "", { error: `must not be empty; ${expected}` });
+}
+
+function delay(fallback: "now" | "never") {
+  const error = () => `${GOT} is not a delay; use ${DELAY_SYNTAX}`;
+  return z
+    .string({ error })
+    .refine((s) => parseDelay(s) !== undefined, { error })
+    .default(fallback);
+}
+
+const LOOPBACK_HOSTS = new Set(["localhost", "[::1]"]);
+
+/** Plain-text http is tolerable only when the token never leaves the machine. */
+export function isLoopbackHost(hostname: string): boolean {
+  return LOOPBACK_HOSTS.has(hostname.toLowerCase()) || /^127(\.\d{1,3}){3}$/.test(hostname);
+}
+
+/**
+ * What is wrong with a target URL on its own; whether http:// is acceptable depends on
+ * target.allowInsecureHttp and is checked with the other cross-key rules. Never quotes the URL:
+ * it may carry credentials.
+ */
+export function describeUrlProblem(text: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(text.trim());
+  } catch {
+    return URL_RULE;
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") return URL_RULE;
+  if (url.username || url.password) return "must not contain a user name or password; put the API token in target.token";
+  if (url.search || url.hash) return "must be the SCIM base URL without ?query or #fragment, e.g. https://app.example.com/scim/v2";
+  if (/\/users\/*$/i.test(url.pathname)) {
+    return "must be the SCIM base URL, without /Users at the end (scimsync adds it), e.g. https://app.example.com/scim/v2";
+  }
+  return undefined;
+}
+
+const TOKEN_EXPECTED = "expected the SCIM API token as text, best written as ${env:NAME} or ${file:PATH}";
+
+const sourceSchema = section(
+  {
+    type: z
+      .literal("file", {
+        error: (iss) => {
+          if (iss.input === undefined) return "is required; use file";
+          if (iss.input === "google" || iss.input === "microsoft") {
+            return `${GOT} is not supported yet: it comes in a later release of scimsync; use file for now (a .json or .csv export)`;
+          }
+          return `${GOT} is not supported; use file (google and microsoft come in a later release)`;
+        },
+      })
+      .describe("Kind of directory. This release reads a file; google and microsoft come later."),
+    path: nonEmptyText("expected the path of the directory file (.json or .csv), relative to this config file").describe(
+      "Directory export (.json or .csv), relative to this config file.",
+    ),
+  },
+  "the directory to read (type and path)",
+);
+
+const tlsSchema = section(
+  {
+    rejectUnauthorized: boolean().default(true).describe("Check the target's TLS certificate. Turn off only for tests."),
+    caFile: nonEmptyText("expected the path of a PEM file with the CA certificate(s), relative to this config file")
+      .optional()
+      .describe("Extra CA certificates (PEM) to trust, for targets behind a private CA."),
+  },
+  "TLS settings (rejectUnauthorized, caFile)",
+);
+
+const targetSchema = section(
+  {
+    url: z
+      .string({ error: expecting(`expected the SCIM base URL; it ${URL_RULE}`) })
+      .refine((s) => describeUrlProblem(s) === undefined, { error: (iss) => describeUrlProblem(String(iss.input)) ?? URL_RULE })
+      .describe("SCIM base URL of the app, e.g. https://app.example.com/scim/v2 (without /Users)."),
+    token: z
+      .string({ error: expecting(TOKEN_EXPECTED) })
+      .refine((s) => s !== "", { error: `must not be empty; ${TOKEN_EXPECTED}` })
+      .refine((s) => !/^bearer\s/i.test(s), { error: 'must hold only the token, without "Bearer " in front (scimsync adds it)' })
+      // A "Bearer " prefix has its own message above; one mistake, one complaint.
+      .refine((s) => !/[\s\p{Cc}]/u.test(s.replace(/^bearer\s+/i, "")), {
+        error: "must not contain spaces, line breaks or control characters; check that the variable or file holds only the token",
+      })
+      .describe("Bearer token for the SCIM API. Write it as ${env:NAME} or ${file:PATH}."),
+    concurrency: wholeNumber(1, 64).default(8).describe("Requests in flight at once."),
+    rateLimit: z
+      .number({ error: expecting("expected requests per second, a number from 0 (unlimited) to 10000") })
+      .min(0, { error: `expected requests per second, a number from 0 (unlimited) to 10000, got ${GOT}` })
+      .max(10_000, { error: `expected requests per second, a number from 0 (unlimited) to 10000, got ${GOT}` })
+      .default(25)
+      .describe("Most requests started per second; 0 = unlimited."),
+    timeoutSeconds: z
+      .number({ error: expecting("expected seconds, a number greater than 0 and at most 3600") })
+      .gt(0, { error: `expected seconds, a number greater than 0 and at most 3600, got ${GOT}` })
+      .max(3600, { error: `expected seconds, a number greater than 0 and at most 3600, got ${GOT}` })
+      .default(30)
+      .describe("Seconds to wait for one response."),
+    retries: wholeNumber(0, 10).default(4).describe("Retries of a failed request (429, 5xx, network), with backoff."),
+    pageSize: wholeNumber(1, 1000).default(100).describe("Users asked for per page when listing the target."),
+    matchBy: z
+      .enum(["externalId", "userName"], { error: expecting("expected externalId or userName") })
+      .default("externalId")
+      .describe("How an existing target user is recognised as a directory user."),
+    tls: tlsSchema.prefault({}),
+    allowInsecureHttp: boolean().default(false).describe("Allow http:// to a host other than this machine. The token travels unencrypted."),
+  },
+  "the SCIM app to provision into (at least url and token)",
+);
+
+const stateSchema = section(
+  {
+    path: nonEmptyText("expected the path of the state file, relative to this config file")
+      .default("./scimsync.state.json")
+      .describe("Where scimsync remembers the users it manages, relative to this config file."),
+  },
+  "state settings (path)",
+);
+
+const groupRef = z
+  .string({
+    error: (iss) =>
+      typeof iss.input === "number"
+        ? `expected a group name or id as text, got ${GOT}; quote it: "${iss.input}"`
+        : `expected a group name or id as text, got ${GOT}`,
+  })
+  .refine((s) => s.trim() !== "", { error: "must not be empty; expected a group name or id" });
+
+const scopeSchema = section(
+  {
+    groups: z
+      .array(groupRef, { error: expecting("expected a list of group names or ids, e.g. [Engineering, Sales]") })
+      .optional()
+      .describe("Provision only members of these groups (names or ids; nested groups count). Absent or empty: everyone."),
+  },
+  "the users to provision (groups)",
+);
+
+function deprovisionRule(what: string) {
+  return section(
+    {
+      suspend: delay("now").describe(`How long after a user ${what} they are suspended (active=false) on the target.`),
+      delete: delay("never").describe(`How long after a user ${what} they are deleted from the target.`),
+    },
+    "suspend and delete delays, e.g. { suspend: now, delete: 21d }",
+  ).prefault({});
+}
+
+const deprovisionSchema = section(
+  {
+    outOfScope: deprovisionRule("leaves the scope (the app is turned off for them)"),
+    suspended: deprovisionRule("is suspended or disabled in the directory"),
+    deleted: deprovisionRule("is deleted from the directory"),
+  },
+  "what to do when users leave (outOfScope, suspended, deleted)",
+);
+
+const safetySchema = section(
+  {
+    maxDeprovisions: wholeNumber(0, 1_000_000).default(50).describe("Stop before a run that would suspend or delete more users than this."),
+    maxDeprovisionPercent: z
+      .number({ error: expecting("expected a percentage from 0 to 100") })
+      .min(0, { error: `expected a percentage from 0 to 100, got ${GOT}` })
+      .max(100, { error: `expected a percentage from 0 to 100, got ${GOT}` })
+      .default(20)
+      .describe("Stop before a run that would suspend or delete more than this share of the managed users."),
+  },
+  "safety limits (maxDeprovisions, maxDeprovisionPercent)",
+);
+
+export const configSchema = z.strictObject(
+  {
+    source: sourceSchema,
+    target: targetSchema,
+    state: stateSchema.prefault({}),
+    scope: scopeSchema.prefault({}),
+    deprovision: deprovisionSchema.prefault({}),
+    safety: safetySchema.prefault({}),
+  },
+  {
+    error: (iss) => {
+      if (iss.code !== "invalid_type") return undefined;
+      return `the top level must be a mapping with the keys source, target, state, scope, deprovision and safety, got ${GOT}`;
+    },
+  },
+);
+
+/** The config file as written, before defaults. */
+export type ConfigFileInput = z.input<typeof configSchema>;
+/** The config file with defaults applied; load-config.ts turns it into a Config. */
+export type ConfigFile = z.output<typeof configSchema>;

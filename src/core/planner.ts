@@ -1,0 +1,312 @@
+import type {
+  ActionOp,
+  AdoptedUser,
+  AttributeChange,
+  DeprovisionPolicy,
+  DeprovisionReason,
+  DesiredUser,
+  Plan,
+  PlannedAction,
+  SafetyLimits,
+  SafetyVerdict,
+  ScheduledAction,
+  StateUser,
+  SyncState,
+  TargetUser,
+} from "./model.js";
+import { diffUser, type CompiledEntry, type MatchBy } from "./mapping.js";
+
+export interface PlanInput {
+  desired: DesiredUser[];
+  /** Every user on the target. */
+  actual: TargetUser[];
+  state: SyncState;
+  policy: DeprovisionPolicy;
+  safety: SafetyLimits;
+  mapping: CompiledEntry[];
+  matchBy: MatchBy;
+  now: Date;
+  /**
+   * false when the directory or the scope could not be read completely: then absence proves
+   * nothing and no suspend or delete is planned, nor any new deprovisioning timer started.
+   */
+  deprovisioningAllowed: boolean;
+  /** Users whose source record was malformed and skipped: left exactly as they are. */
+  protectedIds?: string[];
+  protectedUserNames?: string[];
+  allowMassDeprovision?: boolean;
+  /** Notes from earlier steps (source problems, scope) to carry into the plan. */
+  warnings?: string[];
+}
+
+const OP_ORDER: Record<ActionOp, number> = { unsuspend: 0, update: 1, create: 2, suspend: 3, delete: 4 };
+
+/** Target users indexed the ways we match them. */
+class TargetIndex {
+  private readonly byId = new Map<string, TargetUser>();
+  private readonly byExternalId = new Map<string, TargetUser[]>();
+  private readonly byUserName = new Map<string, TargetUser[]>();
+  /** Target ids already bound to a source user in this plan. */
+  private readonly claimed = new Set<string>();
+
+  constructor(users: TargetUser[]) {
+    for (const u of users) {
+      this.byId.set(u.id, u);
+      if (u.externalId) push(this.byExternalId, u.externalId, u);
+      push(this.byUserName, u.userName.toLowerCase(), u);
+    }
+  }
+
+  get(id: string): TargetUser | undefined {
+    return this.byId.get(id);
+  }
+
+  claim(user: TargetUser): void {
+    this.claimed.add(user.id);
+  }
+
+  isClaimed(user: TargetUser): boolean {
+    return this.claimed.has(user.id);
+  }
+
+  /**
+   * The target user a source user corresponds to: externalId first (when we match by it), then
+   * userName case-insensitively. Several candidates for one key are ambiguous: no match, and a
+   * warning, rather than a guess.
+   */
+  match(sourceId: string, userName: string, matchBy: MatchBy): { user?: TargetUser; ambiguous?: string; taken?: TargetUser } {
+    if (matchBy === "externalId") {
+      const hits = (this.byExternalId.get(sourceId) ?? []).filter((u) => !this.claimed.has(u.id));
+      if (hits.length === 1) return { user: hits[0] };
+      if (hits.length > 1) return { ambiguous: `${hits.length} target users have externalId ${sourceId}` };
+    }
+    const all = this.byUserName.get(userName.toLowerCase()) ?? [];
+    const hits = all.filter((u) => !this.claimed.has(u.id));
+    if (hits.length === 1) return { user: hits[0] };
+    if (hits.length > 1) return { ambiguous: `${hits.length} target users have userName ${userName} (differing only in case)` };
+    // The userName is held by an account already bound to another source user (e.g. a leaver's
+    // account awaiting deletion). Reported so the caller does not plan a create that the target
+    // would refuse as a duplicate userName.
+    const taken = all.find((u) => this.claimed.has(u.id));
+    return taken ? { taken } : {};
+  }
+}
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
+function cloneUsers(users: Record<string, StateUser>): Record<string, StateUser> {
+  const out: Record<string, StateUser> = {};
+  for (const [id, u] of Object.entries(users)) out[id] = { ...u, conditions: { ...u.conditions } };
+  return out;
+}
+
+function dueAt(since: string, delay: number | "never"): Date | undefined {
+  return delay === "never" ? undefined : new Date(Date.parse(since) + delay);
+}
+
+/**
+ * Decides what one run should do. Pure: everything it knows comes in through `input`,
+ * including the clock, so every deprovisioning transition is a unit test with another `now`.
+ */
+export function planChanges(input: PlanInput): Plan {
+  const nowIso = input.now.toISOString();
+  const nowMs = input.now.getTime();
+  const index = new TargetIndex(input.actual);
+  const users = cloneUsers(input.state.users);
+  const actions: PlannedAction[] = [];
+  const scheduled: ScheduledAction[] = [];
+  const adopted: AdoptedUser[] = [];
+  const warnings = [...(input.warnings ?? [])];
+  const protectedIds = new Set(input.protectedIds ?? []);
+  const protectedNames = new Set((input.protectedUserNames ?? []).map((n) => n.toLowerCase()));
+
+  // Which source id manages which target id, so a newcomer never takes over a managed account.
+  const managedTargetIds = new Map<string, string>();
+
+  // Bind every managed user to its target user first, so matching newcomers cannot claim them.
+  const located = new Map<string, TargetUser>();
+  const desiredById = new Map(input.desired.map((d) => [d.sourceId, d]));
+  const bind = (sourceId: string, target: TargetUser): void => {
+    index.claim(target);
+    located.set(sourceId, target);
+    managedTargetIds.set(target.id, sourceId);
+  };
+  // Records whose account is still there are bound before any record is re-matched: otherwise a
+  // record whose account vanished, coming earlier in the state, could take over another managed
+  // user's account by userName (a leaver re-matched to the new hire who reuses the userName),
+  // which would then be suspended or deleted as the leaver's.
+  const vanished: string[] = [];
+  for (const [sourceId, record] of Object.entries(users)) {
+    const target = index.get(record.targetId);
+    if (target && !index.isClaimed(target)) bind(sourceId, target);
+    else vanished.push(sourceId);
+  }
+  for (const sourceId of vanished) {
+    // Recreated or restored on the target under a new id: find it the way we would adopt it.
+    // Only for users still active in the source. A user on its way out whose account vanished is
+    // dropped instead: re-matching it could bind an account we never managed (one made by hand
+    // with the same userName) and then suspend or delete it.
+    const want = desiredById.get(sourceId);
+    if (want?.status !== "active") continue;
+    const found = index.match(sourceId, want.userName, input.matchBy);
+    if (found.user) {
+      users[sourceId]!.targetId = found.user.id;
+      bind(sourceId, found.user);
+    }
+  }
+
+  const deprovision = (sourceId: string, record: StateUser, reason: DeprovisionReason, key: string): void => {
+    const target = located.get(sourceId);
+    if (!target) {
+      // Already gone from the target: nothing left to suspend or delete, nothing left to manage.
+      delete users[sourceId];
+      return;
+    }
+    const since = record.conditions[reason] ?? nowIso;
+    record.conditions = { [reason]: since };
+    const rule = input.policy[reason];
+    const deleteDue = dueAt(since, rule.delete);
+    const suspendDue = dueAt(since, rule.suspend);
+    if (deleteDue && deleteDue.getTime() <= nowMs) {
+      actions.push({ op: "delete", type: "User", key, sourceId, targetId: target.id, changes: {}, reason });
+      return;
+    }
+    if (suspendDue && suspendDue.getTime() <= nowMs) {
+      if (target.active) {
+        actions.push({
+          op: "suspend",
+          type: "User",
+          key,
+          sourceId,
+          targetId: target.id,
+          changes: { active: { from: true, to: false } },
+          reason,
+        });
+      }
+    } else if (suspendDue && target.active) {
+      // An account that is already inactive (suspended by us for an earlier reason, or by hand)
+      // has no suspend ahead of it; listing one would announce an action that never happens.
+      scheduled.push({ op: "suspend", type: "User", key, sourceId, reason, due: suspendDue.toISOString() });
+    }
+    if (deleteDue) scheduled.push({ op: "delete", type: "User", key, sourceId, reason, due: deleteDue.toISOString() });
+  };
+
+  const sortedDesired = [...input.desired].sort((a, b) => compareKeys(a.userName, b.userName));
+  for (const want of sortedDesired) {
+    const record = users[want.sourceId];
+    if (want.status !== "active") {
+      if (!record) continue; // never create, adopt or touch a user we do not manage
+      record.userName = want.userName;
+      if (input.deprovisioningAllowed) deprovision(want.sourceId, record, want.status, want.userName);
+      continue;
+    }
+
+    let target = record ? located.get(want.sourceId) : undefined;
+    if (!target) {
+      const found = index.match(want.sourceId, want.userName, input.matchBy);
+      if (found.ambiguous) {
+        warnings.push(`${want.userName}: not created or adopted: ${found.ambiguous}; resolve the duplicate on the target`);
+        continue;
+      }
+      if (found.taken) {
+        // Never adopt another managed user's account, and never plan a create the target would
+        // refuse for the duplicate userName: wait until that account is deleted.
+        const holder = managedTargetIds.get(found.taken.id) ?? "unknown";
+        warnings.push(
+          `${want.userName}: the target account ${found.taken.userName} still belongs to another managed user (${holder}); ` +
+            `not created until that account is deleted`,
+        );
+        continue;
+      }
+      if (found.user) {
+        target = found.user;
+        index.claim(target);
+        managedTargetIds.set(target.id, want.sourceId);
+        adopted.push({ type: "User", key: want.userName, sourceId: want.sourceId, targetId: target.id });
+        users[want.sourceId] = { targetId: target.id, userName: want.userName, origin: "adopted", since: nowIso, conditions: {} };
+      }
+    }
+
+    if (!target) {
+      const changes: Record<string, AttributeChange> = {};
+      for (const [path, value] of Object.entries(want.attributes)) if (value !== null) changes[path] = { from: null, to: value };
+      actions.push({ op: "create", type: "User", key: want.userName, sourceId: want.sourceId, changes, attributes: want.attributes });
+      // A stale record (the target account vanished) is replaced when the create succeeds.
+      if (record) record.conditions = {};
+      continue;
+    }
+
+    const managed = users[want.sourceId]!;
+    managed.userName = want.userName;
+    managed.conditions = {};
+    const changes = diffUser(want.attributes, target.resource, input.mapping);
+    if (!target.active) {
+      actions.push({
+        op: "unsuspend",
+        type: "User",
+        key: want.userName,
+        sourceId: want.sourceId,
+        targetId: target.id,
+        changes: { active: { from: false, to: true }, ...changes },
+      });
+    } else {
+      delete managed.suspendedAt;
+      if (Object.keys(changes).length > 0) {
+        actions.push({ op: "update", type: "User", key: want.userName, sourceId: want.sourceId, targetId: target.id, changes });
+      }
+    }
+  }
+
+  // Managed users the directory no longer lists.
+  for (const [sourceId, record] of Object.entries(users)) {
+    if (desiredById.has(sourceId)) continue;
+    if (protectedIds.has(sourceId) || protectedNames.has(record.userName.toLowerCase())) continue;
+    if (!input.deprovisioningAllowed) continue;
+    deprovision(sourceId, record, "deleted", record.userName);
+  }
+
+  actions.sort((a, b) => OP_ORDER[a.op] - OP_ORDER[b.op] || compareKeys(a.key, b.key));
+  scheduled.sort((a, b) => a.due.localeCompare(b.due) || compareKeys(a.key, b.key));
+
+  const safety = judgeSafety(actions, Object.keys(input.state.users).length, input.safety, input.allowMassDeprovision ?? false);
+  if (!input.deprovisioningAllowed) {
+    warnings.push("the directory or the scope could not be read completely: no user is suspended or deleted in this run");
+  }
+  return { now: nowIso, actions, scheduled, adopted, safety, warnings, state: { targetUrl: input.state.targetUrl, users } };
+}
+
+function compareKeys(a: string, b: string): number {
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/**
+ * The brake against a bad source, a wrong scope or a typo in the config that would take
+ * many colleagues out at once.
+ */
+export function judgeSafety(
+  actions: PlannedAction[],
+  managed: number,
+  limits: SafetyLimits,
+  allowMassDeprovision: boolean,
+): SafetyVerdict {
+  const deprovisions = actions.filter((a) => a.op === "suspend" || a.op === "delete").length;
+  const verdict: SafetyVerdict = { deprovisions, managed, blocked: false };
+  if (deprovisions === 0 || allowMassDeprovision) return verdict;
+  const percent = managed === 0 ? 100 : (deprovisions * 100) / managed;
+  if (deprovisions > limits.maxDeprovisions) {
+    verdict.blocked = true;
+    verdict.reason = `${deprovisions} users would be suspended or deleted, more than safety.maxDeprovisions (${limits.maxDeprovisions})`;
+  } else if (percent > limits.maxDeprovisionPercent) {
+    verdict.blocked = true;
+    verdict.reason =
+      `${deprovisions} of ${managed} managed users (${percent.toFixed(1)}%) would be suspended or deleted, ` +
+      `more than safety.maxDeprovisionPercent (${limits.maxDeprovisionPercent}%)`;
+  }
+  return verdict;
+}

@@ -1,0 +1,182 @@
+import type { Plan, PlannedAction, StateUser, SyncState, TargetUser } from "../core/model.js";
+import type { UserTarget } from "../core/ports.js";
+import { buildPatchOperations, buildUserResource, diffUser, type CompiledEntry, type MatchBy } from "../core/mapping.js";
+import { TargetAuthError, TargetError } from "../errors.js";
+import type { ActionResult, EventSink } from "./events.js";
+
+export interface ApplyOptions {
+  target: UserTarget;
+  /** Target users as listed for the plan, by id: PATCH needs the element a filtered path points at. */
+  actualById: Map<string, TargetUser>;
+  mapping: CompiledEntry[];
+  matchBy: MatchBy;
+  concurrency: number;
+  /** Wall clock for timestamps written to the state (not for decisions: those are in the plan). */
+  clock: () => Date;
+  onEvent?: EventSink;
+  /** Aborting stops new actions from starting; those in flight finish and are recorded. */
+  signal?: AbortSignal;
+}
+
+export interface ApplyOutcome {
+  results: ActionResult[];
+  /** plan.state with the effect of every successful action. */
+  state: SyncState;
+  interrupted: boolean;
+  /** Set when the target rejected our credentials mid-run; the remaining actions were not tried. */
+  authError?: TargetAuthError;
+}
+
+/** Phases run one after another: a user's memberships (later) and deletes must see creates done. */
+const PHASES: PlannedAction["op"][][] = [["unsuspend", "update"], ["create"], ["suspend"], ["delete"]];
+
+/** Runs the plan's actions, never anything else. Safety-blocked deprovisions are skipped, not tried. */
+export async function applyPlan(plan: Plan, options: ApplyOptions): Promise<ApplyOutcome> {
+  const state: SyncState = { targetUrl: plan.state.targetUrl, users: plan.state.users };
+  const results = new Map<PlannedAction, ActionResult>();
+  const total = plan.actions.length;
+  let done = 0;
+  let authError: TargetAuthError | undefined;
+  const stopped = () => options.signal?.aborted === true || authError !== undefined;
+
+  const finish = (action: PlannedAction, result: ActionResult) => {
+    results.set(action, result);
+    done++;
+    options.onEvent?.({ type: "action-done", result, done, total });
+  };
+
+  options.onEvent?.({ type: "apply-start", total });
+  for (const phase of PHASES) {
+    const queue = plan.actions.filter((a) => phase.includes(a.op));
+    const runOne = async (action: PlannedAction): Promise<void> => {
+      const base: ActionResult = { ...action, status: "planned" };
+      if ((action.op === "suspend" || action.op === "delete") && plan.safety.blocked) {
+        finish(action, { ...base, status: "skipped", error: `safety limit: ${plan.safety.reason}` });
+        return;
+      }
+      try {
+        const note = await runAction(action, state, options);
+        const result: ActionResult = { ...base, status: "ok" };
+        if (note) result.note = note;
+        finish(action, result);
+      } catch (error) {
+        if (error instanceof TargetAuthError) authError ??= error;
+        finish(action, { ...base, status: "failed", error: describe(error) });
+      }
+    };
+    // A fixed set of workers pulling from the queue keeps at most `concurrency` actions in flight.
+    let next = 0;
+    const worker = async () => {
+      while (next < queue.length && !stopped()) await runOne(queue[next++]!);
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, queue.length)) }, worker));
+    if (stopped()) break;
+  }
+
+  // Report every action in plan order; those never started stay "planned".
+  const ordered = plan.actions.map((a) => results.get(a) ?? { ...a, status: "planned" as const });
+  const outcome: ApplyOutcome = { results: ordered, state, interrupted: options.signal?.aborted === true };
+  if (authError) outcome.authError = authError;
+  return outcome;
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+async function runAction(action: PlannedAction, state: SyncState, options: ApplyOptions): Promise<string | undefined> {
+  const { target, mapping } = options;
+  const nowIso = () => options.clock().toISOString();
+  switch (action.op) {
+    case "create":
+      return createUser(action, state, options);
+    case "update":
+    case "unsuspend": {
+      const actual = options.actualById.get(action.targetId!);
+      const ops = buildPatchOperations(action.changes, actual?.resource ?? {}, mapping);
+      await target.patchUser(action.targetId!, ops);
+      const record = state.users[action.sourceId];
+      if (record && action.op === "unsuspend") delete record.suspendedAt;
+      return undefined;
+    }
+    case "suspend": {
+      await target.patchUser(action.targetId!, [{ op: "replace", path: "active", value: false }]);
+      const record = state.users[action.sourceId];
+      if (record) record.suspendedAt = nowIso();
+      return undefined;
+    }
+    case "delete": {
+      await target.deleteUser(action.targetId!);
+      delete state.users[action.sourceId];
+      return undefined;
+    }
+  }
+}
+
+/**
+ * Creates a user without ever creating it twice. When a POST may have been applied although no
+ * answer came back, or the target says the user already exists, we look the user up and adopt
+ * what we find; we POST again only when the lookup proves there is nothing.
+ */
+async function createUser(action: PlannedAction, state: SyncState, options: ApplyOptions): Promise<string | undefined> {
+  const attributes = action.attributes ?? {};
+  const resource = buildUserResource(attributes, options.mapping, true);
+  const record = (targetId: string, origin: StateUser["origin"]): void => {
+    state.users[action.sourceId] = { targetId, userName: action.key, origin, since: options.clock().toISOString(), conditions: {} };
+  };
+  const maxAttempts = 3;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const created = await options.target.createUser(resource);
+      record(created.id, "created");
+      return undefined;
+    } catch (error) {
+      if (!(error instanceof TargetError) || error instanceof TargetAuthError) throw error;
+      const conflict = error.status === 409;
+      if (!conflict && !error.ambiguous) throw error;
+      const existing = await lookUpUser(action, options);
+      if (existing) {
+        ensureNotManagedByOther(existing, action, state);
+        record(existing.id, error.ambiguous ? "created" : "adopted");
+        const changes = diffUser(attributes, existing.resource, options.mapping);
+        if (!existing.active) changes.active = { from: false, to: true };
+        if (Object.keys(changes).length > 0) {
+          await options.target.patchUser(existing.id, buildPatchOperations(changes, existing.resource, options.mapping));
+        }
+        return conflict
+          ? "the target already had this user (409); adopted it instead of creating a duplicate"
+          : "the create's answer was lost; found the user on the target and adopted it";
+      }
+      if (conflict) {
+        throw new TargetError(`${error.message} (and no user with this ${options.matchBy === "externalId" ? "externalId or " : ""}userName exists: the conflict is on another unique attribute, such as the email)`, {
+          status: error.status,
+          scimType: error.scimType,
+          detail: error.detail,
+        });
+      }
+      if (attempt >= maxAttempts) throw error;
+      // The lookup proved the lost POST was not applied: trying again cannot duplicate.
+    }
+  }
+}
+
+async function lookUpUser(action: PlannedAction, options: ApplyOptions): Promise<TargetUser | undefined> {
+  if (options.matchBy === "externalId") {
+    const byExternalId = await options.target.findUsers("externalId", action.sourceId);
+    if (byExternalId.length === 1) return byExternalId[0];
+  }
+  const byUserName = await options.target.findUsers("userName", action.key);
+  const exact = byUserName.filter((u) => u.userName.toLowerCase() === action.key.toLowerCase());
+  return exact.length === 1 ? exact[0] : undefined;
+}
+
+function ensureNotManagedByOther(existing: TargetUser, action: PlannedAction, state: SyncState): void {
+  for (const [sourceId, user] of Object.entries(state.users)) {
+    if (user.targetId === existing.id && sourceId !== action.sourceId) {
+      throw new TargetError(`${action.key}: the target account ${existing.userName} belongs to another managed user (${sourceId})`, {
+        status: 409,
+      });
+    }
+  }
+}

@@ -1,0 +1,24 @@
+import type { ActionOp, PlannedAction } from "../core/model.js";
+
+export type ActionStatus = "planned" | "ok" | "failed" | "skipped";
+
+/** A planned action with what became of it. */
+export interface ActionResult extends PlannedAction {
+  status: ActionStatus;
+  error?: string;
+  /** How a create ended up: made by us, or an existing account found after a 409 or a lost response. */
+  note?: string;
+}
+
+/** What the engine reports while it works; views turn these into progress. It never prints. */
+export type EngineEvent =
+  | { type: "phase"; phase: "read-source" | "read-state" | "read-target" | "plan" | "apply" | "save-state"; detail?: string }
+  | { type: "source-read"; users: number; problems: number }
+  | { type: "target-read"; users: number }
+  | { type: "apply-start"; total: number }
+  | { type: "action-done"; result: ActionResult; done: number; total: number }
+  | { type: "warning"; message: string };
+
+export type EventSink = (event: EngineEvent) => void;
+
+export const ACTION_OPS: readonly ActionOp[] = ["create", "update", "suspend", "unsuspend", "delete"];

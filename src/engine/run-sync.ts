@@ -1,0 +1,168 @@
+import type { DeprovisionPolicy, Plan, SafetyLimits, SourceProblem, TargetUser } from "../core/model.js";
+import type { DirectorySource, RunRecord, RunResult, StateStore, StoredState, UserTarget } from "../core/ports.js";
+import { compileMapping, defaultUserMapping, type CompiledEntry, type MatchBy } from "../core/mapping.js";
+import { resolveDesiredUsers, type Scope } from "../core/scope.js";
+import { planChanges } from "../core/planner.js";
+import { applyPlan } from "./apply-plan.js";
+import type { ActionResult, EventSink } from "./events.js";
+import type { TargetAuthError } from "../errors.js";
+
+/** What the engine needs from the configuration, independent of how the config file spells it. */
+export interface RunSettings {
+  targetUrl: string;
+  scope: Scope;
+  policy: DeprovisionPolicy;
+  safety: SafetyLimits;
+  matchBy: MatchBy;
+  concurrency: number;
+}
+
+export interface RunPorts {
+  source: DirectorySource;
+  target: UserTarget;
+  store: StateStore;
+}
+
+export interface RunOptions {
+  /** The plan's clock: decisions about due deprovisionings are made for this instant. */
+  now: Date;
+  allowMassDeprovision?: boolean;
+  onEvent?: EventSink;
+}
+
+export interface PreparedPlan {
+  plan: Plan;
+  problems: SourceProblem[];
+  stored: StoredState;
+  actualById: Map<string, TargetUser>;
+  mapping: CompiledEntry[];
+}
+
+/** Reads source, state and target, and plans. Shared line for line by `plan` and `sync`. */
+export async function preparePlan(settings: RunSettings, ports: RunPorts, options: RunOptions): Promise<PreparedPlan> {
+  const emit = options.onEvent ?? (() => {});
+  const mapping = compileMapping(defaultUserMapping(settings.matchBy));
+
+  emit({ type: "phase", phase: "read-source" });
+  const snapshot = await ports.source.read();
+  emit({ type: "source-read", users: snapshot.users.length, problems: snapshot.problems.length });
+
+  emit({ type: "phase", phase: "read-state" });
+  const { state: stored, warnings: stateWarnings } = await ports.store.read(settings.targetUrl);
+  for (const message of stateWarnings) emit({ type: "warning", message });
+
+  emit({ type: "phase", phase: "read-target" });
+  const actual = await ports.target.listUsers();
+  emit({ type: "target-read", users: actual.length });
+
+  emit({ type: "phase", phase: "plan" });
+  const desired = resolveDesiredUsers(snapshot, settings.scope, mapping);
+  const warnings = [...stateWarnings, ...desired.warnings];
+  if (!snapshot.complete) warnings.push("the directory read was incomplete (see problems above)");
+  const plan = planChanges({
+    desired: desired.users,
+    actual,
+    state: stored,
+    policy: settings.policy,
+    safety: settings.safety,
+    mapping,
+    matchBy: settings.matchBy,
+    now: options.now,
+    deprovisioningAllowed: snapshot.complete && desired.trusted,
+    protectedIds: snapshot.protectedIds,
+    protectedUserNames: snapshot.protectedUserNames,
+    allowMassDeprovision: options.allowMassDeprovision ?? false,
+    warnings,
+  });
+  return { plan, problems: snapshot.problems, stored, actualById: new Map(actual.map((u) => [u.id, u])), mapping };
+}
+
+export interface SyncOptions extends RunOptions {
+  /** Wall clock for timestamps written to the state; the plan's `now` when the user fixed one. */
+  clock: () => Date;
+  signal?: AbortSignal;
+  runId: string;
+  /** How often the state is saved while actions run, so a crash loses little. */
+  checkpointMs?: number;
+}
+
+export interface SyncReport {
+  plan: Plan;
+  problems: SourceProblem[];
+  results: ActionResult[];
+  result: RunResult;
+  interrupted: boolean;
+  authError?: TargetAuthError;
+}
+
+/**
+ * One `sync`: lock, plan, save the timers the plan started, apply, save. The lock is held for
+ * the whole run so a second run can neither plan on stale state nor write over ours.
+ */
+export async function runSync(settings: RunSettings, ports: RunPorts, options: SyncOptions): Promise<SyncReport> {
+  const emit = options.onEvent ?? (() => {});
+  const startedAt = options.clock().toISOString();
+  await ports.store.lock();
+  try {
+    const prepared = await preparePlan(settings, ports, options);
+    const { plan } = prepared;
+    // Timers and adoptions first: if this run dies while applying, no deprovisioning clock restarts.
+    const working: StoredState = { ...prepared.stored, targetUrl: plan.state.targetUrl, users: plan.state.users };
+    emit({ type: "phase", phase: "save-state" });
+    await ports.store.write(working);
+
+    emit({ type: "phase", phase: "apply" });
+    let saving: Promise<void> | undefined;
+    let saveError: unknown;
+    const checkpoint = setInterval(() => {
+      if (saving) return;
+      saving = ports.store
+        .write(working)
+        .catch((error: unknown) => {
+          saveError = error;
+        })
+        .finally(() => {
+          saving = undefined;
+        });
+    }, options.checkpointMs ?? 2000);
+    let outcome;
+    try {
+      outcome = await applyPlan(plan, {
+        target: ports.target,
+        actualById: prepared.actualById,
+        mapping: prepared.mapping,
+        matchBy: settings.matchBy,
+        concurrency: settings.concurrency,
+        clock: options.clock,
+        onEvent: options.onEvent,
+        signal: options.signal,
+      });
+    } finally {
+      clearInterval(checkpoint);
+      await saving;
+    }
+    if (saveError) throw saveError;
+
+    const failed = outcome.results.filter((r) => r.status === "failed").length;
+    const result: RunResult = outcome.interrupted
+      ? "interrupted"
+      : outcome.authError
+        ? "error"
+        : plan.safety.blocked
+          ? "safety-stop"
+          : failed > 0
+            ? "failed"
+            : "ok";
+    const counts: Record<string, number> = { failed };
+    for (const r of outcome.results) if (r.status === "ok") counts[r.op] = (counts[r.op] ?? 0) + 1;
+    const lastRun: RunRecord = { runId: options.runId, startedAt, finishedAt: options.clock().toISOString(), result, counts };
+    emit({ type: "phase", phase: "save-state" });
+    await ports.store.write({ ...working, users: outcome.state.users, lastRun });
+
+    const report: SyncReport = { plan, problems: prepared.problems, results: outcome.results, result, interrupted: outcome.interrupted };
+    if (outcome.authError) report.authError = outcome.authError;
+    return report;
+  } finally {
+    await ports.store.unlock();
+  }
+}

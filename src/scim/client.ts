@@ -1,0 +1,158 @@
+/**
+ * The SCIM 2.0 target: the UserTarget port over HTTP. Resource semantics live here; the wire
+ * (rate limit, retries, timeouts, error translation) lives in transport.ts.
+ */
+import type { PatchOperation } from "../core/mapping.js";
+import type { TargetUser } from "../core/model.js";
+import type { UserTarget } from "../core/ports.js";
+import { TargetError } from "../errors.js";
+import { equalityFilter } from "./filter.js";
+import { toListPage } from "./list-response.js";
+import { ScimTransport, type RequestEvent } from "./transport.js";
+import { defaultUserAgent } from "./user-agent.js";
+import { collectUsers } from "./user-listing.js";
+import { toTargetUser } from "./user-resource.js";
+
+export { escapeFilterValue } from "./filter.js";
+export { toTargetUser } from "./user-resource.js";
+export type { RequestEvent } from "./transport.js";
+
+export interface ScimClientOptions {
+  /** e.g. https://app.example.com/scim/v2 (a trailing slash is tolerated). */
+  baseUrl: string;
+  /** Bearer token. It appears in no error message, log line or event. */
+  token: string;
+  /** Most requests in flight; also the Pool's keep-alive connections. Default 8. */
+  concurrency?: number;
+  /** Requests per second across all requests, retries included. Default 25; 0 = unlimited. */
+  rateLimit?: number;
+  /** Deadline per request, for the headers and the whole body. Default 30000. */
+  timeoutMs?: number;
+  /** Further attempts after a retryable failure. Default 4. */
+  retries?: number;
+  /** `count` of each list page. Default 100. */
+  pageSize?: number;
+  /** Default `scimsync/<version>`. */
+  userAgent?: string;
+  /** TLS verification. Default true. */
+  rejectUnauthorized?: boolean;
+  /** An extra CA certificate (PEM) to trust besides the usual roots. */
+  ca?: string;
+  /** Called after every attempt, for progress and metrics. */
+  onRequest?: (event: RequestEvent) => void;
+  /** Waits between retries; injectable so tests need not wait. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Jitter source in [0, 1). */
+  random?: () => number;
+}
+
+const PATCH_OP_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+
+export class ScimClient implements UserTarget {
+  readonly #transport: ScimTransport;
+  readonly #pageSize: number;
+
+  constructor(options: ScimClientOptions) {
+    const concurrency = positiveInteger(options.concurrency, 8, "concurrency");
+    this.#pageSize = positiveInteger(options.pageSize, 100, "pageSize");
+    this.#transport = new ScimTransport({
+      baseUrl: options.baseUrl,
+      token: options.token,
+      concurrency,
+      rateLimit: nonNegative(options.rateLimit, 25, "rateLimit"),
+      timeoutMs: positiveInteger(options.timeoutMs, 30_000, "timeoutMs"),
+      retries: nonNegative(options.retries, 4, "retries"),
+      userAgent: options.userAgent ?? defaultUserAgent(),
+      rejectUnauthorized: options.rejectUnauthorized ?? true,
+      ca: options.ca,
+      onRequest: options.onRequest,
+      sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+      random: options.random ?? Math.random,
+    });
+  }
+
+  async listUsers(): Promise<TargetUser[]> {
+    return collectUsers(async (startIndex) => {
+      const { json } = await this.#transport.send({
+        method: "GET",
+        path: "/Users",
+        query: { startIndex, count: this.#pageSize },
+      });
+      return toListPage("GET /Users", json);
+    });
+  }
+
+  /** One page of matches: a filter on userName or externalId should match one user, rarely a few. */
+  async findUsers(attribute: "externalId" | "userName", value: string): Promise<TargetUser[]> {
+    const { json } = await this.#transport.send({
+      method: "GET",
+      path: "/Users",
+      query: { filter: equalityFilter(attribute, value), startIndex: 1, count: this.#pageSize },
+    });
+    return toListPage("GET /Users", json).resources.map(toTargetUser);
+  }
+
+  async createUser(resource: Record<string, unknown>): Promise<TargetUser> {
+    const { status, json } = await this.#transport.send({ method: "POST", path: "/Users", body: resource });
+    try {
+      return toTargetUser(json);
+    } catch (error) {
+      // The target said it created the user, so a second POST would make a duplicate; the
+      // engine looks an ambiguous create up instead.
+      const problem = error instanceof TargetError ? error.message : "an unreadable body";
+      throw new TargetError(`POST /Users: target answered ${status} but ${problem.replace(/^target returned /, "returned ")}`, {
+        status,
+        ambiguous: true,
+        cause: error,
+      });
+    }
+  }
+
+  /**
+   * A 200 whose body is not a full User (some targets echo `{}` or the operations) still means
+   * the change was applied, so it is reported like a 204 rather than as a failure.
+   */
+  async patchUser(id: string, operations: PatchOperation[]): Promise<TargetUser | undefined> {
+    const { json } = await this.#transport.send({
+      method: "PATCH",
+      path: userPath(id),
+      body: { schemas: [PATCH_OP_SCHEMA], Operations: operations },
+    });
+    if (json === undefined) return undefined;
+    try {
+      return toTargetUser(json);
+    } catch {
+      return undefined;
+    }
+  }
+
+  async deleteUser(id: string): Promise<void> {
+    // A 404 is what a repeated DELETE gets once the first one went through.
+    await this.#transport.send({ method: "DELETE", path: userPath(id), acceptStatuses: [404] });
+  }
+
+  /** HTTP requests sent so far, retries included. */
+  requestCount(): number {
+    return this.#transport.sent;
+  }
+
+  async close(): Promise<void> {
+    await this.#transport.close();
+  }
+}
+
+function userPath(id: string): string {
+  return `/Users/${encodeURIComponent(id)}`;
+}
+
+function positiveInteger(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1) throw new RangeError(`ScimClient ${name} must be a positive integer, got ${value}`);
+  return value;
+}
+
+function nonNegative(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value < 0) throw new RangeError(`ScimClient ${name} must be zero or more, got ${value}`);
+  return value;
+}

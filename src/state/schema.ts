@@ -1,0 +1,195 @@
+/**
+ * The state file's layout, one zod schema per version, and the migrations between versions.
+ *
+ * To change the layout: add `stateFileV<N+1>`, append `step(stateFileV<N>, migrateV<N>ToV<N+1>)`
+ * to `migrations`, bump STATE_VERSION and point `currentStateFile` at the new schema. Old files
+ * are then upgraded in memory on read and written back in the new layout on the next write.
+ */
+import { z } from "zod";
+import { DEPROVISION_REASONS, type DeprovisionReason, type StateUser } from "../core/model.js";
+import type { RunResult, StoredState } from "../core/ports.js";
+
+/** The layout this scimsync reads and writes. A file with a higher version is refused, never guessed at. */
+export const STATE_VERSION = 1;
+
+/** Offsets are accepted because administrators edit these files by hand; we write `Z`. */
+const isoTime = z.iso.datetime({ offset: true });
+const reason = z.enum(DEPROVISION_REASONS as [DeprovisionReason, ...DeprovisionReason[]]);
+const runResults = ["ok", "failed", "safety-stop", "interrupted", "error"] as const satisfies readonly RunResult[];
+
+/**
+ * Version 0, the pre-1.0 layout written by pre-release builds: users as an array, one pending
+ * deprovisioning reason per user, no adoption (every user was created by scimsync), no
+ * suspension bookkeeping and no serial. Kept so those files still load.
+ */
+export const stateFileV0 = z.strictObject({
+  version: z.literal(0),
+  targetUrl: z.string().min(1),
+  users: z.array(
+    z.strictObject({
+      sourceId: z.string().min(1),
+      targetId: z.string().min(1),
+      userName: z.string().min(1),
+      createdAt: isoTime,
+      pending: z.strictObject({ reason, since: isoTime }).optional(),
+    }),
+  ),
+});
+export type StateFileV0 = z.infer<typeof stateFileV0>;
+
+// Strict objects throughout: the file is machine-written, so an unknown key means a damaged
+// or hand-mangled file, and silently dropping it on the next write would hide that.
+const stateUserV1 = z.strictObject({
+  targetId: z.string().min(1),
+  userName: z.string().min(1),
+  origin: z.enum(["created", "adopted"]),
+  since: isoTime,
+  suspendedAt: isoTime.optional(),
+  conditions: z.strictObject({
+    outOfScope: isoTime.optional(),
+    suspended: isoTime.optional(),
+    deleted: isoTime.optional(),
+  }),
+});
+
+const runRecordV1 = z.strictObject({
+  runId: z.string().min(1),
+  startedAt: isoTime,
+  finishedAt: isoTime,
+  result: z.enum(runResults),
+  counts: z.record(z.string(), z.int().nonnegative()),
+});
+
+/** Version 1: users keyed by source id, one timer per deprovisioning condition, a serial. */
+export const stateFileV1 = z.strictObject({
+  version: z.literal(1),
+  serial: z.int().nonnegative(),
+  targetUrl: z.string().min(1),
+  users: z.record(z.string().min(1), stateUserV1),
+  lastRun: runRecordV1.optional(),
+});
+export type StateFileV1 = z.infer<typeof stateFileV1>;
+
+export const currentStateFile = stateFileV1;
+export type CurrentStateFile = StateFileV1;
+
+/** Thrown inside a migration when a file is valid per its schema but cannot be upgraded. */
+class MigrationProblem extends Error {}
+
+function migrateV0ToV1(file: StateFileV0): StateFileV1 {
+  const users: StateFileV1["users"] = {};
+  for (const user of file.users) {
+    if (Object.hasOwn(users, user.sourceId)) {
+      // Two records for one source user: picking either could forget the target account we made.
+      throw new MigrationProblem(`users lists sourceId "${user.sourceId}" twice`);
+    }
+    users[user.sourceId] = {
+      targetId: user.targetId,
+      userName: user.userName,
+      origin: "created",
+      since: user.createdAt,
+      // The pending reason's start time is the condition's timer, so the configured delay keeps
+      // counting from when the condition was first seen, not from the upgrade.
+      conditions: user.pending ? { [user.pending.reason]: user.pending.since } : {},
+    };
+  }
+  return { version: 1, serial: 0, targetUrl: file.targetUrl, users };
+}
+
+type Migration = (file: unknown) => unknown;
+
+/** Validates the input against its own version's schema before migrating, so every step sees typed data. */
+function step<From>(schema: z.ZodType<From>, migrate: (file: From) => unknown): Migration {
+  return (file) => migrate(schema.parse(file));
+}
+
+/** `migrations[n]` turns a version-n file into a version n+1 file. */
+export const migrations: readonly Migration[] = [step(stateFileV0, migrateV0ToV1)];
+
+export type ParsedStateFile =
+  | { kind: "ok"; state: StoredState; version: number }
+  | { kind: "newer"; version: number }
+  | { kind: "invalid"; reason: string };
+
+/**
+ * Parses the text of a state file of any known version into the current in-memory state.
+ * Never throws: the caller decides what a damaged or newer file means.
+ */
+export function parseStateFile(text: string): ParsedStateFile {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    return { kind: "invalid", reason: `not valid JSON: ${(error as Error).message}` };
+  }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    return { kind: "invalid", reason: "not a JSON object" };
+  }
+  const version = (raw as { version?: unknown }).version;
+  if (typeof version !== "number" || !Number.isInteger(version) || version < 0) {
+    return { kind: "invalid", reason: `"version" is ${version === undefined ? "missing" : "not a non-negative integer"}` };
+  }
+  if (version > STATE_VERSION) return { kind: "newer", version };
+
+  let file: unknown = raw;
+  try {
+    for (let v = version; v < STATE_VERSION; v++) {
+      const migrate = migrations[v];
+      if (!migrate) throw new MigrationProblem(`no migration from version ${v}`);
+      file = migrate(file);
+    }
+  } catch (error) {
+    if (error instanceof z.ZodError) return { kind: "invalid", reason: `version ${version} layout: ${describeIssues(error)}` };
+    if (error instanceof MigrationProblem) return { kind: "invalid", reason: `version ${version} layout: ${error.message}` };
+    throw error;
+  }
+  const parsed = currentStateFile.safeParse(file);
+  if (!parsed.success) {
+    // After a migration this would be a bug in the migration; the message says which layout failed.
+    const which = version === STATE_VERSION ? "" : ` after upgrading from version ${version}`;
+    return { kind: "invalid", reason: `${describeIssues(parsed.error)}${which}` };
+  }
+  return { kind: "ok", state: toStoredState(parsed.data), version };
+}
+
+/** The bytes we write for a state: stable key order and sorted users, so successive files diff cleanly. */
+export function serializeStateFile(state: StoredState): { text: string } | { invalid: string } {
+  const users: Record<string, StateUser> = {};
+  for (const sourceId of Object.keys(state.users).sort()) {
+    const u = state.users[sourceId]!;
+    users[sourceId] = {
+      targetId: u.targetId,
+      userName: u.userName,
+      origin: u.origin,
+      since: u.since,
+      suspendedAt: u.suspendedAt,
+      conditions: { outOfScope: u.conditions.outOfScope, suspended: u.conditions.suspended, deleted: u.conditions.deleted },
+    };
+  }
+  const file = {
+    version: STATE_VERSION,
+    serial: state.serial,
+    targetUrl: state.targetUrl,
+    users,
+    lastRun: state.lastRun,
+  };
+  const text = `${JSON.stringify(file, null, 2)}\n`;
+  // Checked as it will be read back, so a write can never produce a file the next run rejects.
+  const check = currentStateFile.safeParse(JSON.parse(text));
+  return check.success ? { text } : { invalid: describeIssues(check.error) };
+}
+
+function toStoredState(file: CurrentStateFile): StoredState {
+  const state: StoredState = { targetUrl: file.targetUrl, users: file.users, serial: file.serial };
+  if (file.lastRun) state.lastRun = file.lastRun;
+  return state;
+}
+
+function describeIssues(error: z.ZodError): string {
+  const shown = error.issues.slice(0, 3).map((issue) => {
+    const path = issue.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("").replace(/^\./, "");
+    return `${path || "(top level)"}: ${issue.message}`;
+  });
+  const more = error.issues.length > 3 ? ` (and ${error.issues.length - 3} more)` : "";
+  return shown.join("; ") + more;
+}

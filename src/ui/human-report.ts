@@ -1,0 +1,108 @@
+import type { ActionOp } from "../core/model.js";
+import type { JsonReport } from "./report.js";
+import type { Style } from "./style.js";
+
+const HEADINGS: Record<ActionOp, string> = {
+  create: "Create",
+  update: "Update",
+  unsuspend: "Unsuspend",
+  suspend: "Suspend",
+  delete: "Delete",
+};
+const MARKS: Record<ActionOp, string> = { create: "+", update: "~", unsuspend: "^", suspend: "-", delete: "x" };
+const COLORS: Record<ActionOp, "green" | "yellow" | "cyan" | "magenta" | "red"> = {
+  create: "green",
+  update: "yellow",
+  unsuspend: "cyan",
+  suspend: "magenta",
+  delete: "red",
+};
+const OPS: ActionOp[] = ["create", "update", "unsuspend", "suspend", "delete"];
+const PAST: Record<ActionOp, string> = {
+  create: "created",
+  update: "updated",
+  unsuspend: "unsuspended",
+  suspend: "suspended",
+  delete: "deleted",
+};
+const REASONS: Record<string, string> = {
+  outOfScope: "out of scope",
+  suspended: "suspended in the directory",
+  deleted: "gone from the directory",
+};
+
+function show(value: unknown): string {
+  return value === null || value === undefined ? "(none)" : JSON.stringify(value);
+}
+
+function shortName(path: string): string {
+  return path.replace(/^urn:ietf:params:scim:schemas:extension:enterprise:2\.0:User:/, "enterprise:");
+}
+
+/** The plan or run result for a person at a terminal. */
+export function renderHumanReport(report: JsonReport, style: Style): string {
+  const out: string[] = [];
+  out.push(style("bold", `scimsync ${report.command}`) + style("dim", ` for ${report.now}`));
+  out.push("");
+
+  if (report.problems.length > 0) {
+    out.push(style(["bold", "yellow"], `Directory records skipped (${report.problems.length}); these users are left as they are:`));
+    for (const p of report.problems) {
+      const who = [p.userName, p.id].filter(Boolean).join(", ");
+      out.push(`  ${p.location}${who ? ` (${who})` : ""}: ${p.reason}`);
+    }
+    out.push("");
+  }
+
+  for (const op of ["unsuspend", "update", "create", "suspend", "delete"] as ActionOp[]) {
+    const items = report.actions.filter((a) => a.op === op);
+    if (items.length === 0) continue;
+    out.push(style(["bold", COLORS[op]], `${HEADINGS[op]} (${items.length})`));
+    for (const a of items) {
+      let line = `  ${style(COLORS[op], MARKS[op])} ${a.key}`;
+      if (a.reason) line += style("dim", `  ${REASONS[a.reason] ?? a.reason}`);
+      if (a.status === "failed") line += `  ${style(["bold", "red"], "FAILED")}: ${a.error ?? ""}`;
+      else if (a.status === "skipped") line += `  ${style("yellow", "skipped")}: ${a.error ?? ""}`;
+      else if (a.status === "planned" && report.command === "sync") line += style("dim", "  not started");
+      if (a.note) line += style("dim", `  (${a.note})`);
+      out.push(line);
+      if (op === "update" || op === "unsuspend") {
+        for (const [path, change] of Object.entries(a.changes)) {
+          out.push(style("dim", `      ${shortName(path)}: `) + `${show(change.from)} -> ${show(change.to)}`);
+        }
+      }
+    }
+    out.push("");
+  }
+
+  if (report.scheduled.length > 0) {
+    out.push(style("bold", `Scheduled, not yet due (${report.scheduled.length})`));
+    for (const s of report.scheduled) {
+      out.push(`  ${s.op.padEnd(7)} ${s.key}  ${style("dim", `due ${s.due} (${REASONS[s.reason] ?? s.reason})`)}`);
+    }
+    out.push("");
+  }
+
+  if (report.adopted.length > 0) {
+    out.push(style("dim", `Adopted ${report.adopted.length} existing target user(s) matched to the directory.`));
+  }
+  for (const w of report.warnings) out.push(style("yellow", `warning: ${w}`));
+  if (report.safety.blocked) {
+    out.push(style(["bold", "red"], `Safety stop: ${report.safety.reason}.`));
+    out.push(`  No user was suspended or deleted. Check the directory and scope; if this is intended, run again with --allow-mass-deprovision.`);
+  }
+
+  const s = report.summary;
+  if (report.actions.length === 0) {
+    out.push(style("green", "No changes: the target matches the directory."));
+  } else if (report.command === "plan") {
+    const parts = OPS.filter((op) => s[op] > 0).map((op) => `${s[op]} to ${op}`);
+    out.push(style("bold", `Plan: ${parts.join(", ")}.`) + style("dim", " Nothing was changed; run sync to apply."));
+  } else {
+    const parts = OPS.filter((op) => s[op] > 0).map((op) => `${s[op]} ${PAST[op]}`);
+    if (s.failed > 0) parts.push(style("red", `${s.failed} failed (retried next run)`));
+    if (s.skipped > 0) parts.push(style("yellow", `${s.skipped} skipped`));
+    out.push(style("bold", `Summary: ${parts.join(", ") || "nothing applied"}.`));
+  }
+  return out.join("\n") + "\n";
+}

@@ -1,0 +1,48 @@
+import type { EngineEvent, EventSink } from "../engine/events.js";
+import type { Style } from "./style.js";
+
+const PHASE_TEXT: Record<string, string> = {
+  "read-source": "reading the directory",
+  "read-state": "reading the state file",
+  "read-target": "reading users from the target",
+  plan: "planning",
+  apply: "applying",
+  "save-state": "saving the state file",
+};
+
+/**
+ * Line-oriented progress on stderr: readable in a terminal and in a cron mail alike, and never
+ * in the way of the report on stdout. Apply progress is printed at most every `everyMs`.
+ */
+export function lineProgress(write: (line: string) => void, style: Style, clock: () => number = Date.now, everyMs = 2000): EventSink {
+  let lastPrinted = 0;
+  return (event: EngineEvent) => {
+    switch (event.type) {
+      case "phase":
+        if (event.phase !== "save-state") write(style("dim", `· ${PHASE_TEXT[event.phase] ?? event.phase}…`));
+        return;
+      case "source-read":
+        write(style("dim", `  ${event.users} users in the directory${event.problems ? `, ${event.problems} record(s) skipped` : ""}`));
+        return;
+      case "target-read":
+        write(style("dim", `  ${event.users} users on the target`));
+        return;
+      case "apply-start":
+        lastPrinted = clock();
+        if (event.total > 0) write(style("dim", `  ${event.total} action(s) to apply`));
+        return;
+      case "action-done": {
+        if (event.result.status === "failed") write(style("red", `  failed: ${event.result.op} ${event.result.key}: ${event.result.error ?? ""}`));
+        const now = clock();
+        if (event.done === event.total || now - lastPrinted >= everyMs) {
+          lastPrinted = now;
+          write(style("dim", `  ${event.done}/${event.total} done`));
+        }
+        return;
+      }
+      case "warning":
+        write(style("yellow", `warning: ${event.message}`));
+        return;
+    }
+  };
+}

@@ -1,0 +1,64 @@
+import type { ActionOp, Plan, SafetyVerdict, SourceProblem } from "../core/model.js";
+import type { RunResult } from "../core/ports.js";
+import type { ActionResult } from "../engine/events.js";
+import { ACTION_OPS } from "../engine/events.js";
+
+/**
+ * The machine-readable result of `plan` and `sync` (`--output json`). Its shape is documented
+ * in the README and is a promise to scripts: add fields, never rename or remove them.
+ */
+export interface JsonReport {
+  command: "plan" | "sync";
+  now: string;
+  result: RunResult | "changes" | "no-changes";
+  actions: Array<{
+    op: ActionOp;
+    type: "User";
+    key: string;
+    changes: Record<string, { from: unknown; to: unknown }>;
+    status: ActionResult["status"];
+    reason?: string;
+    error?: string;
+    note?: string;
+  }>;
+  scheduled: Array<{ op: "suspend" | "delete"; type: "User"; key: string; due: string; reason: string }>;
+  adopted: Array<{ type: "User"; key: string }>;
+  summary: Record<ActionOp | "failed" | "skipped", number>;
+  safety: SafetyVerdict;
+  problems: SourceProblem[];
+  warnings: string[];
+}
+
+export function buildReport(
+  command: "plan" | "sync",
+  plan: Plan,
+  results: ActionResult[],
+  problems: SourceProblem[],
+  result?: RunResult,
+): JsonReport {
+  const summary = Object.fromEntries([...ACTION_OPS, "failed", "skipped"].map((k) => [k, 0])) as JsonReport["summary"];
+  for (const r of results) {
+    if (r.status === "failed") summary.failed++;
+    else if (r.status === "skipped") summary.skipped++;
+    // For plan, what would happen; for sync, what did.
+    else if (command === "plan" || r.status === "ok") summary[r.op]++;
+  }
+  return {
+    command,
+    now: plan.now,
+    result: result ?? (plan.actions.length > 0 ? "changes" : "no-changes"),
+    actions: results.map((r) => {
+      const action: JsonReport["actions"][number] = { op: r.op, type: r.type, key: r.key, changes: r.changes, status: r.status };
+      if (r.reason) action.reason = r.reason;
+      if (r.error) action.error = r.error;
+      if (r.note) action.note = r.note;
+      return action;
+    }),
+    scheduled: plan.scheduled.map((s) => ({ op: s.op, type: s.type, key: s.key, due: s.due, reason: s.reason })),
+    adopted: plan.adopted.map((a) => ({ type: a.type, key: a.key })),
+    summary,
+    safety: plan.safety,
+    problems,
+    warnings: plan.warnings,
+  };
+}

@@ -1,0 +1,645 @@
+import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { stringify } from "yaml";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { z } from "zod";
+import { loadConfig } from "../src/config/load-config.js";
+import { configSchema } from "../src/config/schema.js";
+import { ConfigError } from "../src/errors.js";
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+/** Distinctive, so that finding it anywhere in an error means a secret leaked. */
+const SECRET = "tok-Qx7vR2mK9wZ4pL8s";
+const ENV = { SCIM_TOKEN: SECRET };
+
+let dir: string;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "scimsync-config-"));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function writeConfig(text: string, name = "scimsync.yaml"): Promise<string> {
+  const file = join(dir, name);
+  await writeFile(file, text);
+  return file;
+}
+
+/** A valid config as a plain object, for cases that change one key. */
+function aConfig(): Record<string, any> {
+  return {
+    source: { type: "file", path: "./directory.json" },
+    target: { url: "https://app.example.com/scim/v2", token: "${env:SCIM_TOKEN}" },
+  };
+}
+
+async function loadError(text: string, env: NodeJS.ProcessEnv = ENV): Promise<ConfigError> {
+  const file = await writeConfig(text);
+  const error = await loadConfig(file, env).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(ConfigError);
+  return error as ConfigError;
+}
+
+function expectNoSecret(error: ConfigError, secret = SECRET): void {
+  expect(String(error)).not.toContain(secret);
+  expect(error.hint ?? "").not.toContain(secret);
+  expect(JSON.stringify(error.issues)).not.toContain(secret);
+}
+
+describe("loadConfig with valid files", () => {
+  it("Given config.example.yaml and SCIM_TOKEN set, it loads without errors or warnings", async () => {
+    const example = resolve("config.example.yaml");
+    const { config, warnings } = await loadConfig(example, { SCIM_TOKEN: "example-token" });
+    expect(warnings).toEqual([]);
+    expect(config.source).toEqual({ type: "file", path: resolve("examples/directory.json") });
+    expect(config.target.token).toBe("example-token");
+    expect(config.target.url).toBe("https://app.example.com/scim/v2");
+    expect(config.state.path).toBe(resolve("scimsync.state.json"));
+    expect(config.scope).toEqual({ groups: ["All Staff"] });
+    expect(config.deprovision.deleted).toEqual({ suspend: 0, delete: 21 * DAY });
+  });
+
+  it("Given only source and target, it applies every default", async () => {
+    const file = await writeConfig(stringify(aConfig()));
+    const { config } = await loadConfig(file, ENV);
+    expect(config).toEqual({
+      source: { type: "file", path: join(dir, "directory.json") },
+      target: {
+        url: "https://app.example.com/scim/v2",
+        token: SECRET,
+        concurrency: 8,
+        rateLimit: 25,
+        timeoutSeconds: 30,
+        retries: 4,
+        pageSize: 100,
+        matchBy: "externalId",
+        tls: { rejectUnauthorized: true },
+        allowInsecureHttp: false,
+      },
+      state: { path: join(dir, "scimsync.state.json") },
+      scope: {},
+      deprovision: {
+        outOfScope: { suspend: 0, delete: "never" },
+        suspended: { suspend: 0, delete: "never" },
+        deleted: { suspend: 0, delete: "never" },
+      },
+      safety: { maxDeprovisions: 50, maxDeprovisionPercent: 20 },
+    });
+  });
+
+  it("Given every key, it keeps the values and parses the delays", async () => {
+    await writeFile(join(dir, "ca.pem"), "-----BEGIN CERTIFICATE-----\n");
+    const file = await writeConfig(`
+source: { type: file, path: data/users.csv }
+target:
+  url: http://127.0.0.1:8080/scim/v2/
+  token: \${env:SCIM_TOKEN}
+  concurrency: 2
+  rateLimit: 0
+  timeoutSeconds: 2.5
+  retries: 0
+  pageSize: 1000
+  matchBy: userName
+  tls: { rejectUnauthorized: true, caFile: ca.pem }
+  allowInsecureHttp: false
+state: { path: /var/lib/scimsync/state.json }
+scope: { groups: [" Engineering ", g-sales, Engineering] }
+deprovision:
+  outOfScope: { suspend: 36h, delete: 90d }
+  suspended: { suspend: never, delete: 7d }
+  deleted: { delete: 1d }
+safety: { maxDeprovisions: 0, maxDeprovisionPercent: 2.5 }
+`);
+    const { config } = await loadConfig(file, ENV);
+    expect(config.source.path).toBe(join(dir, "data/users.csv"));
+    expect(config.target).toMatchObject({
+      url: "http://127.0.0.1:8080/scim/v2",
+      concurrency: 2,
+      rateLimit: 0,
+      timeoutSeconds: 2.5,
+      retries: 0,
+      pageSize: 1000,
+      matchBy: "userName",
+      tls: { rejectUnauthorized: true, caFile: join(dir, "ca.pem") },
+    });
+    expect(config.state.path).toBe("/var/lib/scimsync/state.json");
+    expect(config.scope.groups).toEqual(["Engineering", "g-sales"]);
+    expect(config.deprovision).toEqual({
+      outOfScope: { suspend: 36 * HOUR, delete: 90 * DAY },
+      suspended: { suspend: "never", delete: 7 * DAY },
+      deleted: { suspend: 0, delete: DAY },
+    });
+    expect(config.safety).toEqual({ maxDeprovisions: 0, maxDeprovisionPercent: 2.5 });
+  });
+
+  it("Given a partially written deprovision case, it fills the other half from the default", async () => {
+    const file = await writeConfig(stringify({ ...aConfig(), deprovision: { suspended: { suspend: "7d" }, deleted: { delete: "21d" } } }));
+    const { config } = await loadConfig(file, ENV);
+    expect(config.deprovision.suspended).toEqual({ suspend: 7 * DAY, delete: "never" });
+    expect(config.deprovision.deleted).toEqual({ suspend: 0, delete: 21 * DAY });
+  });
+
+  it("Given ${env:} and ${file:} references, it resolves them, also inside longer text", async () => {
+    await writeFile(join(dir, "token"), `${SECRET}\n`, { mode: 0o600 });
+    const file = await writeConfig(`
+source: { type: file, path: "\${env:DATA_DIR}/directory.json" }
+target:
+  url: "https://\${env:SCIM_HOST}/scim/v2"
+  token: \${file:token}
+`);
+    const { config, warnings } = await loadConfig(file, { DATA_DIR: "/srv/hr", SCIM_HOST: "scim.example.net" });
+    expect(config.source.path).toBe("/srv/hr/directory.json");
+    expect(config.target.url).toBe("https://scim.example.net/scim/v2");
+    expect(config.target.token).toBe(SECRET);
+    expect(warnings).toEqual([]);
+  });
+
+  it("Given a ${file:} token with two trailing newlines, only one is trimmed, so the token is refused", async () => {
+    await writeFile(join(dir, "token"), `${SECRET}\n\n`, { mode: 0o600 });
+    const error = await loadError(stringify(tap(aConfig(), (c) => (c.target.token = "${file:./token}"))), {});
+    expect(error.issues).toEqual([{ path: "target.token", message: expect.stringContaining("line breaks") }]);
+    expectNoSecret(error);
+  });
+
+  it("Given relative paths, it resolves them against the config file's directory, not the working directory", async () => {
+    await mkdir(join(dir, "conf"));
+    await mkdir(join(dir, "conf", "secrets"));
+    await writeFile(join(dir, "conf", "secrets", "token"), SECRET, { mode: 0o600 });
+    await writeFile(join(dir, "conf", "ca.pem"), "pem");
+    const file = await writeConfig(
+      stringify({
+        source: { type: "file", path: "../hr/export.json" },
+        target: { url: "https://app.example.com/scim/v2", token: "${file:secrets/token}", tls: { caFile: "./ca.pem" } },
+        state: { path: "state/scimsync.json" },
+      }),
+      "conf/scimsync.yaml",
+    );
+    expect(process.cwd()).not.toBe(join(dir, "conf"));
+    const { config } = await loadConfig(file, {});
+    expect(config.source.path).toBe(join(dir, "hr", "export.json"));
+    expect(config.state.path).toBe(join(dir, "conf", "state", "scimsync.json"));
+    expect(config.target.tls.caFile).toBe(join(dir, "conf", "ca.pem"));
+    expect(config.target.token).toBe(SECRET);
+  });
+
+  it("Given sections left empty (every sub-key commented out), they take their defaults", async () => {
+    const file = await writeConfig(`${stringify(aConfig())}\nscope:\n  # groups: [Sales]\nsafety:\ndeprovision:\n  deleted:\n`);
+    const { config } = await loadConfig(file, ENV);
+    expect(config.scope).toEqual({});
+    expect(config.safety).toEqual({ maxDeprovisions: 50, maxDeprovisionPercent: 20 });
+    expect(config.deprovision.deleted).toEqual({ suspend: 0, delete: "never" });
+  });
+
+  it("Given allowInsecureHttp: true, a remote http:// URL loads with a warning", async () => {
+    const config = aConfig();
+    config.target.url = "http://scim.internal.example.com/scim";
+    config.target.allowInsecureHttp = true;
+    const { warnings } = await loadConfig(await writeConfig(stringify(config)), ENV);
+    expect(warnings.join("\n")).toMatch(/http:\/\/.*unencrypted/);
+  });
+
+  it("exports configSchema, from which JSON Schema can be generated", () => {
+    const schema = z.toJSONSchema(configSchema, { io: "input" }) as { required?: string[]; properties: Record<string, any> };
+    expect(schema.required).toEqual(["source", "target"]);
+    expect(schema.properties.target.properties.concurrency).toMatchObject({ type: "integer", minimum: 1, maximum: 64, default: 8 });
+    expect(schema.properties.deprovision.properties.deleted.properties.delete.default).toBe("never");
+  });
+});
+
+describe("loadConfig warnings", () => {
+  it("Given the token written inline, it loads and warns without repeating the token", async () => {
+    const config = aConfig();
+    config.target.token = SECRET;
+    const { config: loaded, warnings } = await loadConfig(await writeConfig(stringify(config)), {});
+    expect(loaded.target.token).toBe(SECRET);
+    expect(warnings).toEqual([expect.stringContaining("target.token is written in the config file; prefer ${env:NAME} or ${file:PATH}")]);
+    expect(warnings.join("\n")).not.toContain(SECRET);
+  });
+
+  it("Given a ${file:} token file readable by its group, it warns with the file and chmod 600", async () => {
+    const tokenFile = join(dir, "token");
+    await writeFile(tokenFile, SECRET);
+    await chmod(tokenFile, 0o640);
+    const config = aConfig();
+    config.target.token = "${file:token}";
+    const { warnings } = await loadConfig(await writeConfig(stringify(config)), {});
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain("target.token");
+    expect(warnings[0]).toContain(tokenFile);
+    expect(warnings[0]).toContain(`chmod 600 ${tokenFile}`);
+    expect(warnings[0]).not.toContain(SECRET);
+  });
+
+  it("Given tls.rejectUnauthorized: false, it warns that the certificate is not checked", async () => {
+    const config = aConfig();
+    config.target.tls = { rejectUnauthorized: false };
+    const { warnings } = await loadConfig(await writeConfig(stringify(config)), ENV);
+    expect(warnings).toEqual([expect.stringContaining("target.tls.rejectUnauthorized is false")]);
+  });
+});
+
+interface BadCase {
+  name: string;
+  /** The whole file, or a change to a valid config. */
+  yaml?: string;
+  edit?: (c: Record<string, any>) => void;
+  env?: NodeJS.ProcessEnv;
+  /** Key path of the issue; "" for file-level problems. */
+  path: string;
+  /** Pieces of the message: what was wrong and what is accepted. */
+  says: string[];
+  /** A secret that must not appear, when it is not SECRET. */
+  secret?: string;
+}
+
+const badCases: BadCase[] = [
+  {
+    name: "a misspelt top-level key",
+    edit: (c) => {
+      c.targt = c.target;
+    },
+    path: "targt",
+    says: ['unknown key; did you mean "target"?'],
+  },
+  {
+    name: "a snake_case key",
+    edit: (c) => {
+      c.target.rate_limit = 5;
+    },
+    path: "target.rate_limit",
+    says: ['did you mean "rateLimit"?'],
+  },
+  {
+    name: "a key at the wrong level",
+    edit: (c) => {
+      c.token = "${env:SCIM_TOKEN}";
+    },
+    path: "token",
+    says: ['did you mean "target.token"?'],
+  },
+  {
+    name: "an unknown key with nothing close",
+    edit: (c) => {
+      c.safety = { banana: 1 };
+    },
+    path: "safety.banana",
+    says: ["unknown key", "maxDeprovisions, maxDeprovisionPercent"],
+  },
+  {
+    name: "an unsupported source type",
+    edit: (c) => {
+      c.source.type = "ldap";
+    },
+    path: "source.type",
+    says: ['"ldap" is not supported; use file', "google and microsoft come in a later release"],
+  },
+  {
+    name: "a source type from a later release",
+    edit: (c) => {
+      c.source.type = "google";
+    },
+    path: "source.type",
+    says: ['"google" is not supported yet', "later release", "use file"],
+  },
+  {
+    name: "no source section",
+    edit: (c) => {
+      delete c.source;
+    },
+    path: "source",
+    says: ["is required"],
+  },
+  {
+    name: "a remote http:// URL",
+    edit: (c) => {
+      c.target.url = "http://scim.example.com/v2";
+    },
+    path: "target.url",
+    says: [
+      "must be an absolute https:// URL (http:// is allowed for 127.0.0.1/localhost/[::1], or set target.allowInsecureHttp: true)",
+    ],
+  },
+  {
+    name: "a URL that is not absolute",
+    edit: (c) => {
+      c.target.url = "scim.example.com/v2";
+    },
+    path: "target.url",
+    says: ["must be an absolute https:// URL"],
+  },
+  {
+    name: "a URL with the token as password",
+    edit: (c) => {
+      c.target.url = `https://admin:${SECRET}@scim.example.com/v2`;
+    },
+    path: "target.url",
+    says: ["must not contain a user name or password", "target.token"],
+  },
+  {
+    name: "a URL ending in /Users",
+    edit: (c) => {
+      c.target.url = "https://scim.example.com/v2/Users";
+    },
+    path: "target.url",
+    says: ["without /Users at the end"],
+  },
+  {
+    name: "a concurrency in words",
+    edit: (c) => {
+      c.target.concurrency = "eight";
+    },
+    path: "target.concurrency",
+    says: ['expected a whole number from 1 to 64, got "eight"'],
+  },
+  {
+    name: "a concurrency above the limit",
+    edit: (c) => {
+      c.target.concurrency = 100;
+    },
+    path: "target.concurrency",
+    says: ["expected a whole number from 1 to 64, got 100"],
+  },
+  {
+    name: "fractional retries",
+    edit: (c) => {
+      c.target.retries = 2.5;
+    },
+    path: "target.retries",
+    says: ["expected a whole number from 0 to 10, got 2.5"],
+  },
+  {
+    name: "a negative rate limit",
+    edit: (c) => {
+      c.target.rateLimit = -1;
+    },
+    path: "target.rateLimit",
+    says: ["0 (unlimited)", "got -1"],
+  },
+  {
+    name: "a zero timeout",
+    edit: (c) => {
+      c.target.timeoutSeconds = 0;
+    },
+    path: "target.timeoutSeconds",
+    says: ["greater than 0", "got 0"],
+  },
+  {
+    name: "a page size above 1000",
+    edit: (c) => {
+      c.target.pageSize = 5000;
+    },
+    path: "target.pageSize",
+    says: ["expected a whole number from 1 to 1000, got 5000"],
+  },
+  {
+    name: "an unknown matchBy",
+    edit: (c) => {
+      c.target.matchBy = "email";
+    },
+    path: "target.matchBy",
+    says: ['expected externalId or userName, got "email"'],
+  },
+  {
+    name: "a boolean written as yes",
+    yaml: `source: { type: file, path: d.json }\ntarget:\n  url: https://a.example.com/scim\n  token: \${env:SCIM_TOKEN}\n  tls: { rejectUnauthorized: "no" }\n`,
+    path: "target.tls.rejectUnauthorized",
+    says: ['expected true or false, got "no"'],
+  },
+  {
+    name: "a CA file that does not exist",
+    edit: (c) => {
+      c.target.tls = { caFile: "./corp-ca.pem" };
+    },
+    path: "target.tls.caFile",
+    says: ["corp-ca.pem", "does not exist", "PEM file"],
+  },
+  {
+    name: "an unset environment variable",
+    env: {},
+    path: "target.token",
+    says: ["environment variable SCIM_TOKEN is not set"],
+  },
+  {
+    name: "an unreadable token file",
+    edit: (c) => {
+      c.target.token = "${file:./missing-token}";
+    },
+    path: "target.token",
+    says: ["cannot read ${file:./missing-token}", "does not exist"],
+  },
+  {
+    name: "an unknown reference kind",
+    edit: (c) => {
+      c.target.token = "${vault:kv/scim#token}";
+    },
+    path: "target.token",
+    says: ["${vault:...} is not a supported reference", "${env:NAME}", "${file:PATH}"],
+  },
+  {
+    name: "a shell-style reference",
+    edit: (c) => {
+      c.target.token = "${SCIM_TOKEN}";
+    },
+    path: "target.token",
+    says: ["write ${env:SCIM_TOKEN}"],
+  },
+  {
+    name: "a reference without its closing brace",
+    edit: (c) => {
+      c.target.token = "${env:SCIM_TOKEN";
+    },
+    path: "target.token",
+    says: ['without a closing "}"', "${env:NAME}"],
+  },
+  {
+    name: "an inline token of the wrong type",
+    yaml: "source: { type: file, path: d.json }\ntarget:\n  url: https://a.example.com/scim\n  token: 73910264551\n",
+    path: "target.token",
+    says: ["expected the SCIM API token as text", "${env:NAME}", "got a number"],
+    secret: "73910264551",
+  },
+  {
+    name: "an inline token with the Bearer prefix",
+    edit: (c) => {
+      c.target.token = `Bearer ${SECRET}`;
+    },
+    path: "target.token",
+    says: ['without "Bearer " in front'],
+  },
+  {
+    name: "a token variable with a line break inside",
+    env: { SCIM_TOKEN: `${SECRET}\nsecond-line` },
+    path: "target.token",
+    says: ["line breaks", "holds only the token"],
+  },
+  {
+    name: "no token",
+    edit: (c) => {
+      delete c.target.token;
+    },
+    path: "target.token",
+    says: ["is required", "${env:NAME} or ${file:PATH}"],
+  },
+  {
+    name: "a delay that is not a delay",
+    edit: (c) => {
+      c.deprovision = { deleted: { suspend: "now", delete: "7 days" } };
+    },
+    path: "deprovision.deleted.delete",
+    says: ['"7 days" is not a delay; use now, never, or a duration such as 24h, 1d, 7d, 21d'],
+  },
+  {
+    name: "a delay without a unit",
+    edit: (c) => {
+      c.deprovision = { suspended: { suspend: 7 } };
+    },
+    path: "deprovision.suspended.suspend",
+    says: ["7 is not a delay; use now, never"],
+  },
+  {
+    name: "delete sooner than suspend",
+    edit: (c) => {
+      c.deprovision = { outOfScope: { suspend: "7d", delete: "1d" } };
+    },
+    path: "deprovision.outOfScope.delete",
+    says: ["1d is shorter than deprovision.outOfScope.suspend (7d)", "at least 7d", "suspend: never"],
+  },
+  {
+    name: "a deprovision case written as one delay",
+    edit: (c) => {
+      c.deprovision = { suspended: "21d" };
+    },
+    path: "deprovision.suspended",
+    says: ["expected a mapping of suspend and delete delays", 'got "21d"'],
+  },
+  {
+    name: "a percentage above 100",
+    edit: (c) => {
+      c.safety = { maxDeprovisionPercent: 150 };
+    },
+    path: "safety.maxDeprovisionPercent",
+    says: ["expected a percentage from 0 to 100, got 150"],
+  },
+  {
+    name: "scope groups as one name",
+    edit: (c) => {
+      c.scope = { groups: "Engineering" };
+    },
+    path: "scope.groups",
+    says: ["expected a list of group names or ids", 'got "Engineering"'],
+  },
+  {
+    name: "a numeric group id",
+    edit: (c) => {
+      c.scope = { groups: ["Sales", 4021] };
+    },
+    path: "scope.groups[1]",
+    says: ["expected a group name or id as text, got 4021", 'quote it: "4021"'],
+  },
+  {
+    name: "an empty state path",
+    edit: (c) => {
+      c.state = { path: " " };
+    },
+    path: "state.path",
+    says: ["must not be empty", "path of the state file"],
+  },
+  {
+    name: "a YAML syntax error on the line holding an inline token",
+    yaml: `source: { type: file, path: d.json }\ntarget:\n  token: "${SECRET}\n  url: https://a.example.com\n`,
+    path: "",
+    says: ["YAML syntax error at line", "column", "quote"],
+  },
+  {
+    name: "a key written twice",
+    yaml: "source: { type: file, path: d.json }\nsource: { type: file, path: e.json }\n",
+    path: "",
+    says: ["YAML syntax error at line 2, column 1", "unique"],
+  },
+  {
+    name: "an empty file",
+    yaml: "# nothing here yet\n",
+    path: "",
+    says: ["the file is empty"],
+  },
+  {
+    name: "a list at the top level",
+    yaml: "- source\n- target\n",
+    path: "",
+    says: ["the top level must be a mapping", "source, target"],
+  },
+];
+
+describe("loadConfig with malformed files", () => {
+  it.each(badCases)("Given $name, it names $path and the fix, and never the secret", async (c) => {
+    const text = c.yaml ?? stringify(tap(aConfig(), c.edit));
+    const error = await loadError(text, c.env ?? ENV);
+    const issue = error.issues.find((i) => i.path === c.path);
+    expect(issue, `issues: ${JSON.stringify(error.issues)}`).toBeDefined();
+    // One mistake, one complaint: a second message about the same key would only add noise.
+    if (c.path !== "") expect(error.issues.filter((i) => i.path === c.path)).toHaveLength(1);
+    for (const piece of c.says) expect(issue?.message).toContain(piece);
+    expect(String(error)).toContain(`${c.path || "(top level)"}: ${issue?.message}`);
+    expectNoSecret(error, c.secret ?? SECRET);
+  });
+
+  it("Given several problems, it reports all of them at once, in file order", async () => {
+    const error = await loadError(`
+source: { type: ldap, path: d.json }
+target:
+  url: ftp://scim.example.com
+  token: \${env:MISSING}
+  concurrency: eight
+deprovision:
+  deleted: { suspend: 21d, delete: 7d }
+saftey: {}
+`);
+    expect(error.issues.map((i) => i.path)).toEqual([
+      "source.type",
+      "target.url",
+      "target.token",
+      "target.concurrency",
+      "deprovision.deleted.delete",
+      "saftey",
+    ]);
+    expect(error.issues.at(-1)?.message).toContain('did you mean "safety"?');
+  });
+
+  it("Given a reference that cannot be resolved, it reports the reference once, not the unresolved text", async () => {
+    const error = await loadError(stringify(tap(aConfig(), (c) => (c.target.url = "${env:SCIM_URL}"))), ENV);
+    expect(error.issues).toEqual([{ path: "target.url", message: expect.stringContaining("environment variable SCIM_URL is not set") }]);
+  });
+
+  it("Given a referenced value that is invalid, it names the reference instead of the value", async () => {
+    const error = await loadError(stringify(tap(aConfig(), (c) => (c.target.pageSize = "${env:SCIM_TOKEN}"))), ENV);
+    const issue = error.issues.find((i) => i.path === "target.pageSize");
+    expect(issue?.message).toBe("expected a whole number from 1 to 1000, got the value of ${env:SCIM_TOKEN}");
+    expectNoSecret(error);
+  });
+
+  it("Given no config file, it says so and where to start", async () => {
+    const error = await loadConfig(join(dir, "nope.yaml"), ENV).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(String(error)).toContain(join(dir, "nope.yaml"));
+    expect(String(error)).toContain("does not exist");
+    expect((error as ConfigError).hint).toContain("config.example.yaml");
+  });
+
+  it("Given a directory instead of a config file, it says so", async () => {
+    const error = await loadConfig(dir, ENV).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(String(error)).toContain("directory");
+  });
+});
+
+function tap<T>(value: T, edit?: (v: T) => void): T {
+  edit?.(value);
+  return value;
+}

@@ -1,0 +1,129 @@
+/**
+ * End-to-end harness: a sandbox SCIM target in this process, a workspace with a directory
+ * file and a config, and the real CLI spawned as a child process (bin/scimsync.js over dist/).
+ */
+import { spawn } from "node:child_process";
+import { mkdtemp, writeFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+export const CLI = resolve(import.meta.dirname, "../../bin/scimsync.js");
+export const DAY = 86_400_000;
+
+export interface DirUser {
+  id: string;
+  userName: string;
+  email?: string;
+  givenName?: string;
+  familyName?: string;
+  displayName?: string;
+  active?: boolean;
+  title?: string;
+  department?: string;
+  employeeNumber?: string;
+  manager?: string;
+}
+export interface DirGroup {
+  id: string;
+  displayName: string;
+  members: string[];
+}
+
+export function people(n: number, from = 1): DirUser[] {
+  return Array.from({ length: n }, (_, i) => {
+    const k = from + i;
+    return {
+      id: `u-${k}`,
+      userName: `person${k}@example.com`,
+      email: `person${k}@example.com`,
+      givenName: `Given${k}`,
+      familyName: `Family${k}`,
+      active: true,
+      title: "Engineer",
+      department: "Engineering",
+      employeeNumber: String(1000 + k),
+    };
+  });
+}
+
+export interface Workspace {
+  dir: string;
+  config: string;
+  directory: string;
+  state: string;
+  writeDirectory(users: DirUser[], groups?: DirGroup[]): Promise<void>;
+  writeConfig(yaml: string): Promise<void>;
+  cleanup(): Promise<void>;
+}
+
+export async function makeWorkspace(): Promise<Workspace> {
+  const dir = await mkdtemp(join(tmpdir(), "scimsync-e2e-"));
+  const ws: Workspace = {
+    dir,
+    config: join(dir, "scimsync.yaml"),
+    directory: join(dir, "directory.json"),
+    state: join(dir, "scimsync.state.json"),
+    async writeDirectory(users, groups = []) {
+      await writeFile(ws.directory, JSON.stringify({ users, groups }, null, 2));
+    },
+    async writeConfig(yaml) {
+      await writeFile(ws.config, yaml);
+    },
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+  return ws;
+}
+
+/** A config for the sandbox; `extra` is appended YAML (deprovision, safety, scope...). */
+export function configYaml(baseUrl: string, extra = ""): string {
+  return [
+    "source: { type: file, path: ./directory.json }",
+    "target:",
+    `  url: ${baseUrl}`,
+    '  token: "${env:SCIM_TOKEN}"',
+    "  rateLimit: 0",
+    "state: { path: ./scimsync.state.json }",
+    extra,
+  ].join("\n");
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** stdout parsed, when it is JSON. */
+  json?: any;
+}
+
+/** Spawns the CLI asynchronously: the sandbox lives in this process and must keep serving. */
+export function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<CliResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { ...process.env, NO_COLOR: "1", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`scimsync ${args.join(" ")} did not finish in ${timeoutMs} ms\n${stderr}`));
+    }, timeoutMs);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      const result: CliResult = { code: code ?? -1, stdout, stderr };
+      try {
+        result.json = JSON.parse(stdout);
+      } catch {
+        // human output
+      }
+      resolvePromise(result);
+    });
+  });
+}
+
+export function isoPlus(base: Date, ms: number): string {
+  return new Date(base.getTime() + ms).toISOString();
+}
