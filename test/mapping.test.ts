@@ -256,6 +256,13 @@ describe("buildPatchOperations", () => {
     expect(ops).toEqual([{ op: "add", path: "emails", value: [{ type: "work", value: "ada@example.com", primary: true }] }]);
   });
 
+  it("Given a primary home email, When a work email is added, Then the work email does not claim primary too", () => {
+    const resource = { emails: [{ type: "home", value: "ada@home.example", primary: true }] };
+    const ops = buildPatchOperations({ [WORK_EMAIL]: { from: null, to: "ada@example.com" } }, resource, MAPPING);
+
+    expect(ops).toEqual([{ op: "add", path: "emails", value: [{ type: "work", value: "ada@example.com" }] }]);
+  });
+
   it("Given only an untyped email, When it changes, Then the emails are replaced by a typed one", () => {
     const resource = { emails: [{ value: "old@example.com", primary: true }] };
 

@@ -862,6 +862,30 @@ describe("planChanges: ordering", () => {
 });
 
 describe("planChanges: userName reuse", () => {
+  it("Given bob's account carries ada's userName, When ada is planned, Then bob's account is not adopted for ada and ada waits for the rename", () => {
+    // bob renamed on the target to ada's userName (or a stale rename): its externalId says it is bob's.
+    const bobsAccount = aTargetUser({ id: "bob" }, { id: "t-bob", userName: "ada@example.com" });
+
+    const plan = planChanges(aPlanInput({ desired: [aDesiredUser({ id: "ada" }), aDesiredUser({ id: "bob" })], actual: [bobsAccount] }));
+
+    expect(plan.adopted).toEqual([{ type: "User", key: "bob@example.com", sourceId: "bob", targetId: "t-bob" }]);
+    expect(plan.actions).toEqual([
+      expect.objectContaining({ op: "update", key: "bob@example.com", changes: expect.objectContaining({ userName: { from: "ada@example.com", to: "bob@example.com" } }) }),
+    ]);
+    expect(plan.warnings).toEqual([expect.stringContaining("ada@example.com: the target account ada@example.com still belongs to another directory user (bob)")]);
+  });
+
+  it("Given an account whose externalId is unknown to the directory (made by another tool), When planned, Then it is adopted by userName", () => {
+    const fromEntra = aTargetUser({ id: "ada" }, { id: "t-1", externalId: "5f2c-entra-object-id" });
+
+    const plan = planChanges(aPlanInput({ desired: [aDesiredUser({ id: "ada" })], actual: [fromEntra] }));
+
+    expect(plan.adopted).toEqual([{ type: "User", key: "ada@example.com", sourceId: "ada", targetId: "t-1" }]);
+    expect(plan.actions).toEqual([
+      expect.objectContaining({ op: "update", changes: { externalId: { from: "5f2c-entra-object-id", to: "ada" } } }),
+    ]);
+  });
+
   const oldJane = (overrides: Partial<StateUser> = {}) =>
     aStateUser({ targetId: "t-jane-old", userName: "jane@example.com", conditions: { deleted: iso(-days(5)) }, suspendedAt: iso(-days(4)), ...overrides });
   const oldAccount = () => aTargetUser({ id: "jane-old", userName: "jane@example.com" }, { id: "t-jane-old", active: false });
@@ -882,8 +906,8 @@ describe("planChanges: userName reuse", () => {
         { op: "delete", type: "User", key: "jane@example.com", sourceId: "jane-old", reason: "deleted", due: iso(days(25)) },
       ]);
       expect(plan.warnings).toEqual([
-        "jane@example.com: the target account jane@example.com still belongs to another managed user (jane-old); " +
-          "not created until that account is deleted",
+        "jane@example.com: the target account jane@example.com still belongs to another directory user (jane-old); " +
+          "not created until that account is renamed or deleted",
       ]);
     },
   );

@@ -193,7 +193,10 @@ export function buildPatchOperations(
           const typed = { ...element, [path.filter.attribute]: path.filter.value, [path.subAttribute ?? "value"]: change.to };
           ops.push({ op: "replace", path: `${prefix}${path.attribute}`, value: list.map((e) => (e === element ? typed : e)) });
         } else {
-          const fresh = { [path.filter.attribute]: path.filter.value, [path.subAttribute ?? "value"]: change.to, primary: true };
+          const fresh: Record<string, unknown> = { [path.filter.attribute]: path.filter.value, [path.subAttribute ?? "value"]: change.to };
+          // At most one element may be primary (RFC 7643 §2.4): claim it only when no other element does.
+          const existing = getKey(container, path.attribute);
+          if (!(Array.isArray(existing) && existing.some((e) => getKey(e, "primary") === true))) fresh.primary = true;
           ops.push({ op: "add", path: `${prefix}${path.attribute}`, value: [fresh] });
         }
       }

@@ -49,7 +49,14 @@ class TargetIndex {
   /** Target ids already bound to a source user in this plan. */
   private readonly claimed = new Set<string>();
 
-  constructor(users: TargetUser[]) {
+  /**
+   * @param knownSourceIds every source id in the directory or the state: an account whose
+   *   externalId is one of them belongs to that user and is not another user's by userName.
+   */
+  constructor(
+    users: TargetUser[],
+    private readonly knownSourceIds: ReadonlySet<string> = new Set(),
+  ) {
     for (const u of users) {
       this.byId.set(u.id, u);
       if (u.externalId) push(this.byExternalId, u.externalId, u);
@@ -81,13 +88,18 @@ class TargetIndex {
       if (hits.length > 1) return { ambiguous: `${hits.length} target users have externalId ${sourceId}` };
     }
     const all = this.byUserName.get(userName.toLowerCase()) ?? [];
-    const hits = all.filter((u) => !this.claimed.has(u.id));
+    const hits = all.filter(
+      (u) =>
+        !this.claimed.has(u.id) &&
+        // Under externalId matching, an account whose externalId names another known source user is that user's.
+        (matchBy !== "externalId" || !u.externalId || u.externalId === sourceId || !this.knownSourceIds.has(u.externalId)),
+    );
     if (hits.length === 1) return { user: hits[0] };
     if (hits.length > 1) return { ambiguous: `${hits.length} target users have userName ${userName} (differing only in case)` };
     // The userName is held by an account already bound to another source user (e.g. a leaver's
     // account awaiting deletion). Reported so the caller does not plan a create that the target
     // would refuse as a duplicate userName.
-    const taken = all.find((u) => this.claimed.has(u.id));
+    const taken = all.find((u) => this.claimed.has(u.id) || (u.externalId !== undefined && u.externalId !== sourceId && this.knownSourceIds.has(u.externalId)));
     return taken ? { taken } : {};
   }
 }
@@ -115,7 +127,7 @@ function dueAt(since: string, delay: number | "never"): Date | undefined {
 export function planChanges(input: PlanInput): Plan {
   const nowIso = input.now.toISOString();
   const nowMs = input.now.getTime();
-  const index = new TargetIndex(input.actual);
+  const index = new TargetIndex(input.actual, new Set([...input.desired.map((d) => d.sourceId), ...Object.keys(input.state.users)]));
   const users = cloneUsers(input.state.users);
   const actions: PlannedAction[] = [];
   const scheduled: ScheduledAction[] = [];
@@ -215,10 +227,10 @@ export function planChanges(input: PlanInput): Plan {
       if (found.taken) {
         // Never adopt another managed user's account, and never plan a create the target would
         // refuse for the duplicate userName: wait until that account is deleted.
-        const holder = managedTargetIds.get(found.taken.id) ?? "unknown";
+        const holder = managedTargetIds.get(found.taken.id) ?? found.taken.externalId ?? "unknown";
         warnings.push(
-          `${want.userName}: the target account ${found.taken.userName} still belongs to another managed user (${holder}); ` +
-            `not created until that account is deleted`,
+          `${want.userName}: the target account ${found.taken.userName} still belongs to another directory user (${holder}); ` +
+            `not created until that account is renamed or deleted`,
         );
         continue;
       }

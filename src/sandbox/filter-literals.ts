@@ -6,6 +6,10 @@
  * So before scimmy sees a filter, every string literal is decoded here and replaced by an
  * opaque placeholder made of letters and digits only; scimmy parses the structure, and
  * the evaluator (filter-match.ts) swaps placeholders back for the decoded values.
+ *
+ * Limitation: value filters inside PATCH paths (`emails[value eq "..."]`) are parsed and matched
+ * by scimmy's PatchOp, which this cannot reach: there an escaped quote is still rejected and
+ * comparisons are case-sensitive. Our client only sends `type eq "work"` and member ids there.
  */
 
 export type FilterLiterals = ReadonlyMap<string, string>;

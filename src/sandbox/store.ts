@@ -235,7 +235,7 @@ export class SandboxStore {
     if (userName === undefined || userName.trim() === "") throw new StoreError(400, "invalidValue", "userName must be a non-empty string");
     const key = userName.toLowerCase();
     for (const user of this.users.values()) {
-      if (user.id !== selfId && text(user.userName) === userName) {
+      if (user.id !== selfId && text(user.userName)?.toLowerCase() === key) {
         throw new StoreError(409, "uniqueness", `userName "${userName}" is already taken by user ${user.id}`);
       }
     }
