@@ -81,12 +81,12 @@ async function readConfigText(path: string): Promise<string> {
 
 function parseYamlConfig(text: string, path: string): Record<string, unknown> {
   const lines = new LineCounter();
+  // Without prettyErrors, messages carry no excerpt of the file (which may hold an inline token).
   const doc = parseDocument(text, { prettyErrors: false, lineCounter: lines });
   if (doc.errors.length > 0) {
-    // yaml's own messages quote the offending lines, which may hold an inline token.
     const issues = doc.errors.map((error) => {
       const { line, col } = lines.linePos(error.pos[0]);
-      const what = error.code === "MULTIPLE_DOCS" ? "the file holds more than one YAML document (---); keep one" : error.message;
+      const what = error.code === "MULTIPLE_DOCS" ? "the file holds more than one YAML document (---); keep one" : redact(error.message);
       return { path: "", message: `YAML syntax error at line ${line}, column ${col}: ${what}` };
     });
     throw new ConfigError(issues, { file: path, hint: "fix the YAML syntax; indent with spaces, and quote values that contain : or #" });
@@ -110,6 +110,15 @@ function parseYamlConfig(text: string, path: string): Record<string, unknown> {
     );
   }
   return dropNulls(value) as Record<string, unknown>;
+}
+
+/**
+ * The line may hold an inline token, and a few of yaml's messages quote source text after a
+ * colon or in double quotes; line and column are enough to find the spot.
+ */
+function redact(message: string): string {
+  const head = message.split(": ")[0] ?? message;
+  return head.replace(/"[^"]*"/g, '"..."');
 }
 
 /**
