@@ -558,6 +558,12 @@ const badCases: BadCase[] = [
     says: ["YAML syntax error at line", "column", "quote"],
   },
   {
+    name: "a block scalar header that swallowed an inline token",
+    yaml: `source: { type: file, path: d.json }\ntarget:\n  url: https://a.example.com\n  token: |${SECRET}\n    x\n`,
+    path: "",
+    says: ["YAML syntax error at line 4", "Block scalar header includes extra characters"],
+  },
+  {
     name: "a key written twice",
     yaml: "source: { type: file, path: d.json }\nsource: { type: file, path: e.json }\n",
     path: "",
