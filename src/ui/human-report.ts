@@ -1,6 +1,7 @@
 import type { ActionOp } from "../core/model.js";
 import type { JsonReport } from "./report.js";
 import type { Style } from "./style.js";
+import { ENTERPRISE_USER as ENTERPRISE } from "../core/mapping.js";
 
 const HEADINGS: Record<ActionOp, string> = {
   create: "Create",
@@ -35,6 +36,15 @@ function show(value: unknown): string {
   return value === null || value === undefined ? "(none)" : JSON.stringify(value);
 }
 
+/** "Ada Lovelace · Engineer · Engineering": enough to recognise a newcomer in a long list. */
+function describeNewUser(changes: Record<string, { to: unknown }>): string {
+  const pick = (path: string) => {
+    const v = changes[path]?.to;
+    return typeof v === "string" && v !== "" ? v : undefined;
+  };
+  return [pick("displayName"), pick("title"), pick(`${ENTERPRISE}:department`)].filter(Boolean).join(" · ");
+}
+
 function shortName(path: string): string {
   return path.replace(/^urn:ietf:params:scim:schemas:extension:enterprise:2\.0:User:/, "enterprise:");
 }
@@ -42,7 +52,7 @@ function shortName(path: string): string {
 /** The plan or run result for a person at a terminal. */
 export function renderHumanReport(report: JsonReport, style: Style): string {
   const out: string[] = [];
-  out.push(style("bold", `scimsync ${report.command}`) + style("dim", ` for ${report.now}`));
+  out.push(style("bold", `scimsync ${report.command}`) + style("dim", ` · ${report.target} · ${report.now}`));
   out.push("");
 
   if (report.problems.length > 0) {
@@ -60,6 +70,7 @@ export function renderHumanReport(report: JsonReport, style: Style): string {
     out.push(style(["bold", COLORS[op]], `${HEADINGS[op]} (${items.length})`));
     for (const a of items) {
       let line = `  ${style(COLORS[op], MARKS[op])} ${a.key}`;
+      if (op === "create") line += style("dim", `  ${describeNewUser(a.changes)}`);
       if (a.reason) line += style("dim", `  ${REASONS[a.reason] ?? a.reason}`);
       if (a.status === "failed") line += `  ${style(["bold", "red"], "FAILED")}: ${a.error ?? ""}`;
       else if (a.status === "skipped") line += `  ${style("yellow", "skipped")}: ${a.error ?? ""}`;

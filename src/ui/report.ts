@@ -9,6 +9,8 @@ import { ACTION_OPS } from "../engine/events.js";
  */
 export interface JsonReport {
   command: "plan" | "sync";
+  /** The SCIM base URL the run talked to. */
+  target: string;
   now: string;
   result: RunResult | "changes" | "no-changes";
   actions: Array<{
@@ -31,6 +33,7 @@ export interface JsonReport {
 
 export function buildReport(
   command: "plan" | "sync",
+  target: string,
   plan: Plan,
   results: ActionResult[],
   problems: SourceProblem[],
@@ -45,6 +48,7 @@ export function buildReport(
   }
   return {
     command,
+    target,
     now: plan.now,
     result: result ?? (plan.actions.length > 0 ? "changes" : "no-changes"),
     actions: results.map((r) => {

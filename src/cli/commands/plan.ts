@@ -26,7 +26,7 @@ export async function planCommand(options: PlanCommandOptions): Promise<number> 
     });
     const { plan } = prepared;
     const results = plan.actions.map((a) => ({ ...a, status: "planned" as const }));
-    out.report(buildReport("plan", plan, results, prepared.problems));
+    out.report(buildReport("plan", config.target.url, plan, results, prepared.problems));
     if (options.exitCode) return plan.actions.length > 0 ? EXIT.changesPending : EXIT.ok;
     return EXIT.ok;
   } finally {

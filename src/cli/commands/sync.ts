@@ -39,7 +39,7 @@ export async function syncCommand(options: SyncCommandOptions): Promise<number> 
       signal: abort.signal,
       runId: randomUUID(),
     });
-    out.report(buildReport("sync", report.plan, report.results, report.problems, report.result));
+    out.report(buildReport("sync", config.target.url, report.plan, report.results, report.problems, report.result));
     if (report.interrupted) return EXIT.interrupted;
     if (report.authError) {
       out.warn(`${report.authError.message}${report.authError.hint ? ` (${report.authError.hint})` : ""}`);
