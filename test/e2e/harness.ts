@@ -3,6 +3,8 @@
  * file and a config, and the real CLI spawned as a child process (bin/scimsync.js over dist/).
  */
 import { spawn } from "node:child_process";
+import { beforeAll, afterAll, beforeEach, afterEach } from "vitest";
+import { startSandbox, type Sandbox } from "../../src/sandbox/server.js";
 import { mkdtemp, writeFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -126,4 +128,34 @@ export function runCli(args: string[], env: Record<string, string> = {}, timeout
 
 export function isoPlus(base: Date, ms: number): string {
   return new Date(base.getTime() + ms).toISOString();
+}
+
+export interface E2eContext {
+  sandbox: Sandbox;
+  ws: Workspace;
+  /** Environment for the CLI: the sandbox's token as SCIM_TOKEN. */
+  env: Record<string, string>;
+}
+
+/**
+ * Registers the hooks every end-to-end file needs: one sandbox per file, emptied before each
+ * test, and a fresh workspace per test. The returned object is filled in by the hooks.
+ */
+export function useSandboxAndWorkspace(): E2eContext {
+  const ctx = {} as E2eContext;
+  beforeAll(async () => {
+    ctx.sandbox = await startSandbox();
+    ctx.env = { SCIM_TOKEN: ctx.sandbox.token };
+  });
+  afterAll(async () => {
+    await ctx.sandbox.close();
+  });
+  beforeEach(async () => {
+    ctx.sandbox.reset();
+    ctx.ws = await makeWorkspace();
+  });
+  afterEach(async () => {
+    await ctx.ws.cleanup();
+  });
+  return ctx;
 }

@@ -1,31 +1,13 @@
-import { describe, it, expect, beforeAll, afterAll, beforeEach, afterEach } from "vitest";
+import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
-import { startSandbox, type Sandbox } from "../../src/sandbox/server.js";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.js";
-import { CLI, configYaml, DAY, isoPlus, makeWorkspace, people, runCli, type Workspace } from "./harness.js";
+import { CLI, configYaml, DAY, isoPlus, useSandboxAndWorkspace, people, runCli } from "./harness.js";
 
 const T0 = new Date("2026-03-01T09:00:00Z");
-let sandbox: Sandbox;
-let ws: Workspace;
-let env: Record<string, string>;
+const ctx = useSandboxAndWorkspace();
 
-beforeAll(async () => {
-  sandbox = await startSandbox();
-  env = { SCIM_TOKEN: sandbox.token };
-});
-afterAll(async () => {
-  await sandbox.close();
-});
-beforeEach(async () => {
-  sandbox.reset();
-  ws = await makeWorkspace();
-});
-afterEach(async () => {
-  await ws.cleanup();
-});
-
-const activeOf = (userName: string) => sandbox.users().find((u) => u.userName === userName)?.active;
+const activeOf = (userName: string) => ctx.sandbox.users().find((u) => u.userName === userName)?.active;
 
 describe("scope", () => {
   it("given a CSV directory scoped to a group, then only members are provisioned and a member who leaves the group is suspended", async () => {
@@ -36,21 +18,21 @@ describe("scope", () => {
           (n) => `u-${n},${n}@example.com,${n}@example.com,${n[0]!.toUpperCase()}${n.slice(1)},Example,true,Sales,${salesOf.includes(n) ? "Sales;Everyone" : "Everyone"}`,
         ),
       ].join("\n");
-    const directory = ws.directory.replace(/\.json$/, ".csv");
+    const directory = ctx.ws.directory.replace(/\.json$/, ".csv");
     writeFileSync(directory, csv(["ana", "ben", "cai"]));
-    await ws.writeConfig(
-      configYaml(sandbox.baseUrl, "scope: { groups: [Sales] }\ndeprovision:\n  outOfScope: { suspend: now, delete: never }\nsafety: { maxDeprovisionPercent: 100 }\n").replace(
+    await ctx.ws.writeConfig(
+      configYaml(ctx.sandbox.baseUrl, "scope: { groups: [Sales] }\ndeprovision:\n  outOfScope: { suspend: now, delete: never }\nsafety: { maxDeprovisionPercent: 100 }\n").replace(
         "./directory.json",
         "./directory.csv",
       ),
     );
 
-    const first = await runCli(["sync", "--config", ws.config, "--output", "json", "--now", T0.toISOString()], env);
+    const first = await runCli(["sync", "--config", ctx.ws.config, "--output", "json", "--now", T0.toISOString()], ctx.env);
     expect(first.code, first.stderr).toBe(0);
-    expect(sandbox.users().map((u) => u.userName).sort()).toEqual(["ana@example.com", "ben@example.com", "cai@example.com"]);
+    expect(ctx.sandbox.users().map((u) => u.userName).sort()).toEqual(["ana@example.com", "ben@example.com", "cai@example.com"]);
 
     writeFileSync(directory, csv(["ana", "cai", "dee"])); // ben moves out of Sales, dee moves in
-    const second = await runCli(["sync", "--config", ws.config, "--output", "json", "--now", isoPlus(T0, DAY)], env);
+    const second = await runCli(["sync", "--config", ctx.ws.config, "--output", "json", "--now", isoPlus(T0, DAY)], ctx.env);
     expect(second.code, second.stderr).toBe(0);
     expect(second.json.actions.map((a: any) => [a.op, a.key, a.reason ?? null])).toEqual([
       ["create", "dee@example.com", null],
@@ -62,26 +44,26 @@ describe("scope", () => {
 
   it("given a scope group that vanished from the directory, then nobody is deprovisioned (fail closed) and the run says why", async () => {
     const users = people(4);
-    await ws.writeDirectory(users, [{ id: "g-eng", displayName: "Engineering", members: users.map((u) => u.id) }]);
-    await ws.writeConfig(configYaml(sandbox.baseUrl, "scope: { groups: [Engineering] }\nsafety: { maxDeprovisionPercent: 100 }\n"));
-    expect((await runCli(["sync", "--config", ws.config, "--now", T0.toISOString()], env)).code).toBe(0);
+    await ctx.ws.writeDirectory(users, [{ id: "g-eng", displayName: "Engineering", members: users.map((u) => u.id) }]);
+    await ctx.ws.writeConfig(configYaml(ctx.sandbox.baseUrl, "scope: { groups: [Engineering] }\nsafety: { maxDeprovisionPercent: 100 }\n"));
+    expect((await runCli(["sync", "--config", ctx.ws.config, "--now", T0.toISOString()], ctx.env)).code).toBe(0);
 
-    await ws.writeDirectory(users, [{ id: "g-eng2", displayName: "Engineering Team", members: users.map((u) => u.id) }]);
-    const r = await runCli(["sync", "--config", ws.config, "--output", "json", "--now", isoPlus(T0, DAY)], env);
+    await ctx.ws.writeDirectory(users, [{ id: "g-eng2", displayName: "Engineering Team", members: users.map((u) => u.id) }]);
+    const r = await runCli(["sync", "--config", ctx.ws.config, "--output", "json", "--now", isoPlus(T0, DAY)], ctx.env);
     expect(r.code, r.stderr).toBe(0);
     expect(r.json.actions).toEqual([]);
     expect(r.json.warnings.join("\n")).toContain('scope group "Engineering" is not in the directory');
-    expect(sandbox.users().every((u) => u.active === true)).toBe(true);
+    expect(ctx.sandbox.users().every((u) => u.active === true)).toBe(true);
   });
 
   it("given a directory record that cannot be identified at all, then nobody is deprovisioned", async () => {
-    await ws.writeDirectory(people(5));
-    await ws.writeConfig(configYaml(sandbox.baseUrl, "safety: { maxDeprovisionPercent: 100 }\n"));
-    await runCli(["sync", "--config", ws.config, "--now", T0.toISOString()], env);
+    await ctx.ws.writeDirectory(people(5));
+    await ctx.ws.writeConfig(configYaml(ctx.sandbox.baseUrl, "safety: { maxDeprovisionPercent: 100 }\n"));
+    await runCli(["sync", "--config", ctx.ws.config, "--now", T0.toISOString()], ctx.env);
     // The export lost ids and userNames of a record, and person5 is missing: absence proves nothing now.
     const broken = [...people(4), { givenName: "Who", familyName: "Knows" }];
-    writeFileSync(ws.directory, JSON.stringify({ users: broken, groups: [] }));
-    const r = await runCli(["sync", "--config", ws.config, "--output", "json", "--now", isoPlus(T0, 30 * DAY)], env);
+    writeFileSync(ctx.ws.directory, JSON.stringify({ users: broken, groups: [] }));
+    const r = await runCli(["sync", "--config", ctx.ws.config, "--output", "json", "--now", isoPlus(T0, 30 * DAY)], ctx.env);
     expect(r.code, r.stderr).toBe(0);
     expect(r.json.problems).toHaveLength(1);
     expect(r.json.actions).toEqual([]);
@@ -92,7 +74,7 @@ describe("scope", () => {
 describe("interruption", () => {
   let proxy: FaultProxy;
   beforeAll(async () => {
-    proxy = await startFaultProxy(sandbox.baseUrl);
+    proxy = await startFaultProxy(ctx.sandbox.baseUrl);
   });
   afterAll(async () => {
     await proxy.close();
@@ -100,11 +82,11 @@ describe("interruption", () => {
 
   it("given Ctrl-C during a sync, then requests in flight finish, the state records every account created, and it exits 130", async () => {
     proxy.decide = ({ method }) => (method === "POST" ? { kind: "pass", delayMs: 150 } : { kind: "pass" });
-    await ws.writeDirectory(people(40));
-    await ws.writeConfig(configYaml(proxy.baseUrl, "safety: { maxDeprovisionPercent: 100 }\n").replace("rateLimit: 0", "rateLimit: 0\n  concurrency: 2"));
+    await ctx.ws.writeDirectory(people(40));
+    await ctx.ws.writeConfig(configYaml(proxy.baseUrl, "safety: { maxDeprovisionPercent: 100 }\n").replace("rateLimit: 0", "rateLimit: 0\n  concurrency: 2"));
 
-    const child = spawn(process.execPath, [CLI, "sync", "--config", ws.config, "--output", "json"], {
-      env: { ...process.env, ...env, NO_COLOR: "1" },
+    const child = spawn(process.execPath, [CLI, "sync", "--config", ctx.ws.config, "--output", "json"], {
+      env: { ...process.env, ...ctx.env, NO_COLOR: "1" },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";
@@ -112,7 +94,7 @@ describe("interruption", () => {
     // Interrupt once a few creates have reached the target.
     await new Promise<void>((resolve) => {
       const poll = setInterval(() => {
-        if (sandbox.users().length >= 4) {
+        if (ctx.sandbox.users().length >= 4) {
           clearInterval(poll);
           resolve();
         }
@@ -124,20 +106,20 @@ describe("interruption", () => {
     expect(code).toBe(130);
     const report = JSON.parse(stdout);
     expect(report.result).toBe("interrupted");
-    const created = sandbox.users().length;
+    const created = ctx.sandbox.users().length;
     expect(created).toBeGreaterThanOrEqual(4);
     expect(created).toBeLessThan(40);
     expect(report.actions.filter((a: any) => a.status === "ok")).toHaveLength(created);
     expect(report.actions.filter((a: any) => a.status === "planned").length).toBe(40 - created);
-    const state = JSON.parse(readFileSync(ws.state, "utf8"));
+    const state = JSON.parse(readFileSync(ctx.ws.state, "utf8"));
     expect(Object.keys(state.users)).toHaveLength(created);
     expect(state.lastRun.result).toBe("interrupted");
 
     // The next run finishes the job without duplicates.
     proxy.decide = () => ({ kind: "pass" });
-    const next = await runCli(["sync", "--config", ws.config, "--output", "json"], env);
+    const next = await runCli(["sync", "--config", ctx.ws.config, "--output", "json"], ctx.env);
     expect(next.code, next.stderr).toBe(0);
     expect(next.json.summary.create).toBe(40 - created);
-    expect(sandbox.users()).toHaveLength(40);
+    expect(ctx.sandbox.users()).toHaveLength(40);
   });
 });
