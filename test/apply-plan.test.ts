@@ -81,22 +81,22 @@ describe("applyPlan: creates never duplicate", () => {
     expect(sandbox.requests.some((r) => r.method === "GET" && decodeURIComponent(r.query).includes('externalId eq "ada"'))).toBe(true);
   });
 
-  it("given a create whose connection is reset before it reaches the target, then it is posted again once the lookup finds nothing", async () => {
+  it("given a create whose answer is lost and the user is not found afterwards, then it is not posted again in this run", async () => {
     const { plan, actual } = await planAgainstTarget();
-    let resets = 0;
-    proxy.decide = ({ method }) => (method === "POST" && resets++ === 0 ? { kind: "reset-before" } : { kind: "pass" });
+    // The connection drops after the request was sent but before the target got it: nothing was created.
+    proxy.decide = ({ method }) => (method === "POST" ? { kind: "reset-before" } : { kind: "pass" });
 
     const outcome = await applyPlan(plan, options(actual));
 
-    expect(outcome.results[0]).toMatchObject({ status: "ok" });
-    expect(sandbox.users()).toHaveLength(1);
-    expect(posts()).toHaveLength(1); // the reset one never reached the target
-    expect(proxy.seen.filter((r) => r.method === "POST")).toHaveLength(2);
+    expect(outcome.results[0]).toMatchObject({ op: "create", status: "failed", error: expect.stringContaining("the next run will check again") });
+    expect(proxy.seen.filter((r) => r.method === "POST")).toHaveLength(1);
+    expect(sandbox.users()).toHaveLength(0);
+    expect(outcome.state.users).toEqual({});
   });
 
   it("given the user appeared on the target after planning, when the create gets 409, then it is adopted and brought in line", async () => {
     const { plan, actual } = await planAgainstTarget();
-    const existing = await createDirectly({ userName: "ADA@example.com", active: false, title: "Intern" });
+    const existing = await createDirectly({ userName: "ADA@example.com", active: true, title: "Intern" });
 
     const outcome = await applyPlan(plan, options(actual));
 
@@ -106,6 +106,17 @@ describe("applyPlan: creates never duplicate", () => {
     expect(ada.id).toBe(existing.id);
     expect(ada).toMatchObject({ externalId: "ada", title: "Engineer", active: true });
     expect(outcome.state.users["ada"]).toMatchObject({ targetId: existing.id, origin: "adopted" });
+  });
+
+  it("given a 409 whose account is an inactive one scimsync does not manage, then it is neither adopted nor reactivated", async () => {
+    const { plan, actual } = await planAgainstTarget();
+    await createDirectly({ userName: "ada@example.com", externalId: "okta-old-77", active: false, title: "Former employee" });
+
+    const outcome = await applyPlan(plan, options(actual));
+
+    expect(outcome.results[0]).toMatchObject({ status: "failed", error: expect.stringContaining("inactive account ada@example.com that scimsync does not manage") });
+    expect(sandbox.users()[0]).toMatchObject({ active: false, externalId: "okta-old-77", title: "Former employee" });
+    expect(outcome.state.users).toEqual({});
   });
 
   it("given a 409 on another unique attribute, then the create fails with the target's reason and nothing is adopted", async () => {

@@ -94,7 +94,7 @@ describe("FileSource with JSON", () => {
   it("Given numbers for ids, padded strings, nulls and extra fields, it normalises them", async () => {
     const snapshot = await readJson({
       users: [
-        { id: 1001, userName: "  ana@example.com ", email: "", givenName: "Ana", familyName: null, employeeNumber: 42, manager: 1000, costCenter: "CC-7", phone: " " },
+        { id: 1001, userName: "  ana@example.com ", email: " ana@example.com", givenName: "Ana", familyName: null, title: "", employeeNumber: 42, manager: 1000, costCenter: "CC-7", phone: " " },
       ],
     });
     expect(snapshot.problems).toEqual([]);
@@ -102,6 +102,7 @@ describe("FileSource with JSON", () => {
       {
         id: "1001",
         userName: "ana@example.com",
+        email: "ana@example.com",
         givenName: "Ana",
         active: true,
         employeeNumber: "42",
@@ -116,6 +117,9 @@ describe("FileSource with JSON", () => {
     { name: "no id", record: aUser(2, { id: undefined }), reason: "id is missing", userName: "user2@example.com" },
     { name: "a blank id", record: aUser(2, { id: "   " }), reason: "id is missing", userName: "user2@example.com" },
     { name: "no userName", record: aUser(2, { userName: undefined }), reason: "userName is missing", id: "u-2" },
+    { name: "no email", record: aUser(2, { email: undefined }), reason: "email is missing", id: "u-2", userName: "user2@example.com" },
+    { name: "a blank email", record: aUser(2, { email: "  " }), reason: "email is missing", id: "u-2", userName: "user2@example.com" },
+    { name: "a null email", record: aUser(2, { email: null }), reason: "email is missing", id: "u-2", userName: "user2@example.com" },
     { name: "a bad email", record: aUser(2, { email: "user2 at example.com" }), reason: 'email "user2 at example.com" is not an email address', id: "u-2", userName: "user2@example.com" },
     { name: "active as text", record: aUser(2, { active: "yes" }), reason: 'active must be true or false', id: "u-2", userName: "user2@example.com" },
     { name: "active as null", record: aUser(2, { active: null }), reason: "active must be true or false (in CSV also yes/no/1/0, or empty), got null", id: "u-2", userName: "user2@example.com" },
@@ -136,6 +140,12 @@ describe("FileSource with JSON", () => {
     expect(snapshot.protectedIds).toEqual(c.id ? [c.id] : []);
     expect(snapshot.protectedUserNames).toEqual(c.userName ? [c.userName] : []);
     expect(snapshot.complete).toBe(true);
+  });
+
+  it("Given a record without email, the problem says exactly that", async () => {
+    const snapshot = await readJson({ users: [aUser(1), aUser(2, { email: undefined })] });
+    expect(snapshot.users.map((u) => u.id)).toEqual(["u-1"]);
+    expect(snapshot.problems).toEqual([{ location: "users[1]", id: "u-2", userName: "user2@example.com", reason: "email is missing" }]);
   });
 
   it("Given a record with several faults, it lists every one in the reason", async () => {
@@ -229,10 +239,10 @@ describe("FileSource with CSV", () => {
       HEADER,
       "u-1,ana@example.com,ana@example.com,Ana,Lima,TRUE,Engineer,Engineering; All Staff",
       "",
-      "u-2,bo@example.com,,Bo,Berg,No,,engineering",
-      "u-3,cy@example.com,,Cy,Cole,0,,",
-      "u-4,di@example.com,,Di,Dunn,,,All Staff",
-      "u-5,ed@example.com,,Ed,Eto,yes,\"Lead, Support\",",
+      "u-2,bo@example.com,bo@example.com,Bo,Berg,No,,engineering",
+      "u-3,cy@example.com,cy@example.com,Cy,Cole,0,,",
+      "u-4,di@example.com,di@example.com,Di,Dunn,,,All Staff",
+      "u-5,ed@example.com,ed@example.com,Ed,Eto,yes,\"Lead, Support\",",
     ];
     const snapshot = await readFileText("people.csv", `\uFEFF${rows.join("\r\n")}\r\n`);
     expect(snapshot.problems).toEqual([]);
@@ -244,7 +254,7 @@ describe("FileSource with CSV", () => {
       ["u-5", true],
     ]);
     expect(snapshot.users[4]?.title).toBe("Lead, Support");
-    expect(snapshot.users[1]).not.toHaveProperty("email");
+    expect(snapshot.users[1]).not.toHaveProperty("title");
     expect(snapshot.groups).toEqual([
       { id: "Engineering", displayName: "Engineering", members: ["u-1", "u-2"] },
       { id: "All Staff", displayName: "All Staff", members: ["u-1", "u-4"] },
@@ -262,11 +272,11 @@ describe("FileSource with CSV", () => {
       "u-1,ana@example.com,ana@example.com,Ana,Lima,maybe,,",
       "u-2,bo@example.com,bo(at)example.com,Bo,Berg,yes,,",
       ",,,Nobody,Known,yes,,",
-      'u-4,"di\nnewline@example.com",,Di,Dunn,yes,,',
-      "u-5,ed@example.com,,Ed,Eto,yes,Director, Sales,Sales",
-      "u-6,fay@example.com,,Fay,Fox,yes,,",
-      "u-7,FAY@example.com,,Fay,Fox,yes,,",
-      "u-8,gus@example.com,,Gus,Gil,yes,,",
+      'u-4,"di\nnewline@example.com",di@example.com,Di,Dunn,yes,,',
+      "u-5,ed@example.com,ed@example.com,Ed,Eto,yes,Director, Sales,Sales",
+      "u-6,fay@example.com,fay@example.com,Fay,Fox,yes,,",
+      "u-7,FAY@example.com,fay@example.com,Fay,Fox,yes,,",
+      "u-8,gus@example.com,gus@example.com,Gus,Gil,yes,,",
     ].join("\n");
     const snapshot = await readFileText("people.csv", text);
     expect(snapshot.users.map((u) => u.id)).toEqual(["u-8"]);
@@ -293,7 +303,7 @@ describe("FileSource with CSV", () => {
   });
 
   it("Given a quote that is never closed, it reports the line and the snapshot is incomplete", async () => {
-    const snapshot = await readFileText("people.csv", `${HEADER}\nu-1,ana@example.com,,Ana,Lima,yes,,\nu-2,"bo@example.com,,Bo,Berg,yes,,\nu-3,cy@example.com,,Cy,Cole,yes,,\n`);
+    const snapshot = await readFileText("people.csv", `${HEADER}\nu-1,ana@example.com,ana@example.com,Ana,Lima,yes,,\nu-2,"bo@example.com,bo@example.com,Bo,Berg,yes,,\nu-3,cy@example.com,cy@example.com,Cy,Cole,yes,,\n`);
     expect(snapshot.users.map((u) => u.id)).toEqual(["u-1"]);
     expect(snapshot.problems).toEqual([{ location: expect.stringMatching(/^line \d+$/), reason: expect.stringContaining("never closed") }]);
     expect(snapshot.complete).toBe(false);
@@ -303,6 +313,27 @@ describe("FileSource with CSV", () => {
     const error = await readError("people.csv", "userName,email\nana@example.com,ana@example.com\n");
     expect(error.message).toContain("has no id column");
     expect(error.hint).toContain("id,userName,email");
+  });
+
+  it("Given a row with an empty email, it reports the row as missing its email, skips it and protects it", async () => {
+    const text = [HEADER, "u-1,ana@example.com,ana@example.com,Ana,Lima,yes,,", "u-2,bo@example.com, ,Bo,Berg,yes,,Sales"].join("\n");
+    const snapshot = await readFileText("people.csv", text);
+    expect(snapshot.users.map((u) => u.id)).toEqual(["u-1"]);
+    expect(snapshot.problems).toEqual([{ location: "line 3", id: "u-2", userName: "bo@example.com", reason: "email is missing" }]);
+    expect(snapshot.protectedIds).toEqual(["u-2"]);
+    expect(snapshot.protectedUserNames).toEqual(["bo@example.com"]);
+    expect(snapshot.groups).toEqual([]);
+    expect(snapshot.complete).toBe(true);
+  });
+
+  it("Given a header without an email column, it fails naming the column", async () => {
+    const error = await readError("people.csv", "id,userName,givenName\nu-1,ana@example.com,Ana\n");
+    expect(error.message).toContain("has no email column");
+  });
+
+  it("Given a header with neither userName nor email, it names both", async () => {
+    const error = await readError("people.csv", "id,givenName\nu-1,Ana\n");
+    expect(error.message).toContain("has no userName or email column");
   });
 
   it("Given an empty CSV file, it fails", async () => {

@@ -493,7 +493,7 @@ describe("planChanges: creating and adopting", () => {
     ]);
   });
 
-  it("Given an inactive unmanaged account matching an active source user, When adopted, Then it is activated", () => {
+  it("Given an inactive unmanaged account carrying the source user's externalId, When adopted, Then it is activated", () => {
     const target = aTargetUser({ id: "ada" }, { active: false });
 
     const plan = planChanges(aPlanInput({ desired: [aDesiredUser({ id: "ada" })], actual: [target] }));
@@ -501,6 +501,22 @@ describe("planChanges: creating and adopting", () => {
     expect(plan.adopted).toEqual([{ type: "User", key: "ada@example.com", sourceId: "ada", targetId: "t-ada" }]);
     expect(plan.actions).toEqual([unsuspendOf("ada")]);
   });
+
+  it.each<MatchBy>(["userName", "externalId"])(
+    "matchBy %s: Given an inactive unmanaged account matched by userName only, When planned, Then it is neither adopted, reactivated nor duplicated",
+    (matchBy) => {
+      const mapping = matchBy === "userName" ? MAPPING_BY_USERNAME : MAPPING;
+      // A former employee's account, switched off by hand, whose userName the newcomer now has.
+      const former = aTargetUser({ id: "hal" }, { id: "t-old", externalId: "okta-old-77", active: false });
+
+      const plan = planChanges(aPlanInput({ matchBy, desired: [aDesiredUser({ id: "hal-2", userName: "hal@example.com" }, { mapping })], actual: [former] }));
+
+      expect(plan.actions).toEqual([]);
+      expect(plan.adopted).toEqual([]);
+      expect(plan.state.users).toEqual({});
+      expect(plan.warnings).toEqual([expect.stringContaining("hal@example.com: the target has an inactive account hal@example.com that scimsync does not manage")]);
+    },
+  );
 
   it.each<MatchBy>(["userName", "externalId"])(
     "matchBy %s: Given two target users whose userNames differ only in case, When planned, Then a warning and no action",
@@ -880,7 +896,7 @@ describe("planChanges: userName reuse", () => {
 
     const plan = planChanges(aPlanInput({ desired: [aDesiredUser({ id: "ada" })], actual: [fromEntra] }));
 
-    expect(plan.adopted).toEqual([{ type: "User", key: "ada@example.com", sourceId: "ada", targetId: "t-1" }]);
+    expect(plan.adopted).toEqual([{ type: "User", key: "ada@example.com", sourceId: "ada", targetId: "t-1", previousExternalId: "5f2c-entra-object-id" }]);
     expect(plan.actions).toEqual([
       expect.objectContaining({ op: "update", changes: { externalId: { from: "5f2c-entra-object-id", to: "ada" } } }),
     ]);
@@ -957,5 +973,48 @@ describe("planChanges: userName reuse", () => {
 describe("planChanges: the clock", () => {
   it("Given a fixed now, When planned, Then plan.now is that instant", () => {
     expect(planChanges(aPlanInput({ now: T0 })).now).toBe("2026-03-01T09:00:00.000Z");
+  });
+});
+
+describe("planChanges: the state's target ids are checked, not trusted", () => {
+  it.each<MatchBy>(["externalId", "userName"])(
+    "matchBy %s: Given the id in the state now names a stranger's account, When bob has left, Then the stranger is not suspended",
+    (matchBy) => {
+      const mapping = matchBy === "userName" ? MAPPING_BY_USERNAME : MAPPING;
+      // Another tenant behind the same URL, or an app that reuses ids: t-bob is zoe's account now.
+      const zoe = aTargetUser({ id: "b-2", userName: "zoe@tenantb.example" }, { id: "t-bob" });
+      const state = aState({ bob: aManagedRecord("bob") });
+
+      const plan = planChanges(
+        aPlanInput({ matchBy, mapping, actual: [zoe], state, policy: policyWith("deleted", { suspend: 0, delete: 0 }) }),
+      );
+
+      expect(plan.actions).toEqual([]);
+      expect(plan.state.users).toEqual({});
+      expect(plan.warnings).toEqual([
+        expect.stringContaining("bob@example.com: target account t-bob is now zoe@tenantb.example"),
+        "bob@example.com: the account is no longer on the target; scimsync stops tracking it",
+      ]);
+    },
+  );
+
+  it("Given the id in the state names a stranger's account, When ada is still in the directory, Then ada's account is re-created, the stranger untouched", () => {
+    const stranger = aTargetUser({ id: "y-1", userName: "yan@tenantb.example" }, { id: "t-ada" });
+    const state = aState({ ada: aManagedRecord("ada") });
+
+    const plan = planChanges(aPlanInput({ desired: [aDesiredUser({ id: "ada" })], actual: [stranger], state }));
+
+    expect(plan.actions.map((a) => [a.op, a.key, a.targetId ?? null])).toEqual([["create", "ada@example.com", null]]);
+  });
+
+  it("Given ada was renamed in the directory and the app keeps no externalId, When planned, Then her account is still recognised by the recorded userName", () => {
+    const account = aTargetUser({ id: "ada" }, { id: "t-ada", externalId: null });
+    const state = aState({ ada: aManagedRecord("ada") });
+
+    const plan = planChanges(aPlanInput({ desired: [aDesiredUser({ id: "ada", userName: "ada.lovelace@example.com" })], actual: [account], state }));
+
+    expect(plan.actions).toEqual([
+      expect.objectContaining({ op: "update", targetId: "t-ada", changes: expect.objectContaining({ userName: { from: "ada@example.com", to: "ada.lovelace@example.com" } }) }),
+    ]);
   });
 });

@@ -131,6 +131,27 @@ describe("ScimClient against the sandbox", () => {
     expect(sandbox.requests.filter((r) => r.method === "DELETE").map((r) => r.status)).toEqual([204, 404]);
   });
 
+  it("Given a user, When getting it by id, Then it comes back; once deleted, getUser answers undefined (SCIM 404)", async () => {
+    const created = await client.createUser(resourceFor(10));
+
+    const fetched = await client.getUser(created.id);
+    await client.deleteUser(created.id);
+    const afterDelete = await client.getUser(created.id);
+
+    expect(fetched).toMatchObject({ id: created.id, userName: "user10@example.com", externalId: "src-10", active: true });
+    expect(fetched?.resource[ENTERPRISE_USER]).toMatchObject({ department: "Platform", employeeNumber: "10" });
+    expect(afterDelete).toBeUndefined();
+    const gets = sandbox.requests.filter((r) => r.method === "GET" && r.path.endsWith(`/Users/${created.id}`));
+    expect(gets.map((r) => r.status)).toEqual([200, 404]);
+  });
+
+  it("Given an inactive user, When getting it by id, Then it reports active false", async () => {
+    const created = await client.createUser(resourceFor(11));
+    await client.patchUser(created.id, [{ op: "replace", path: "active", value: false }]);
+
+    expect(await client.getUser(created.id)).toMatchObject({ id: created.id, active: false });
+  });
+
   it("Given a wrong token, When listing, Then TargetAuthError", async () => {
     const wrong = new ScimClient({ baseUrl: sandbox.baseUrl, token: "not-the-token", rateLimit: 0 });
     try {

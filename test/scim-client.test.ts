@@ -2,11 +2,14 @@
  * The SCIM client against real HTTP servers on loopback, each scripted to misbehave the way
  * real targets do. Every test asserts what the server received, not only what the client said.
  */
+import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { TargetAuthError, TargetError } from "../src/errors.js";
-import { ScimClient, escapeFilterValue, toTargetUser, type ScimClientOptions } from "../src/scim/client.js";
+import { BASE_URL_HINT, ScimClient, escapeFilterValue, toTargetUser, type ScimClientOptions } from "../src/scim/client.js";
+import { defaultUserAgent } from "../src/scim/user-agent.js";
+import { VERSION } from "../src/version.js";
 
 const TOKEN = "s3cr3t-token-value-9f8e7d";
 const LIST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
@@ -231,6 +234,23 @@ describe("listUsers", () => {
     expect(error.message).toMatch(/^GET \/Users: target did not answer with a SCIM ListResponse \(totalResults/);
   });
 
+  it.each([
+    ["an HTML body", (res: ServerResponse) => res.writeHead(404, { "content-type": "text/html" }).end("<h1>Not Found</h1>")],
+    ["a SCIM Error body", (res: ServerResponse) => send(res, 404, scimError(404, undefined, "No such endpoint"))],
+  ])("Given 404 with %s, When listing, Then it fails with a hint about the SCIM base URL", async (_name, answer) => {
+    const target = await startTarget((_req, res) => answer(res));
+    const { client } = clientFor(target);
+
+    const error = await caught(client.listUsers());
+
+    expect(error.status).toBe(404);
+    expect(error.message).toMatch(/^GET \/Users: 404/);
+    expect(error.hint).toBe(
+      "check target.url: it must be the app's SCIM base URL, the part before /Users (e.g. https://app.example.com/scim/v2)",
+    );
+    expect(target.requests).toHaveLength(1);
+  });
+
   it("Given a listed user without userName, When listing, Then it fails naming the missing attribute", async () => {
     const target = await startTarget(listing(1, () => ({ resources: [{ id: "x1" }] })));
     const { client } = clientFor(target);
@@ -238,6 +258,62 @@ describe("listUsers", () => {
     const error = await caught(client.listUsers());
 
     expect(error.message).toBe("target returned a User (id x1) with no userName");
+  });
+});
+
+describe("getUser", () => {
+  it("Given 200 with the user, When getting it, Then it returns the user and asked for the encoded id", async () => {
+    const target = await startTarget((_req, res) => send(res, 200, aUser(7, { externalId: "e7", active: false })));
+    const { client } = clientFor(target);
+
+    const user = await client.getUser("a/b c");
+
+    expect(user).toMatchObject({ id: "id-7", userName: "user7@example.com", externalId: "e7", active: false });
+    expect(target.requests.map((r) => `${r.method} ${r.url}`)).toEqual(["GET /scim/v2/Users/a%2Fb%20c"]);
+  });
+
+  it("Given 404 with a SCIM Error body, When getting, Then it returns undefined", async () => {
+    const target = await startTarget((_req, res) => send(res, 404, scimError(404, undefined, "Resource id-1 not found")));
+    const { client } = clientFor(target);
+
+    expect(await client.getUser("id-1")).toBeUndefined();
+    expect(target.requests).toHaveLength(1);
+  });
+
+  it("Given 404 with an empty body, When getting, Then it returns undefined", async () => {
+    const target = await startTarget((_req, res) => send(res, 404));
+    const { client } = clientFor(target);
+
+    expect(await client.getUser("id-1")).toBeUndefined();
+  });
+
+  it("Given an HTML 404 (a wrong URL, not a missing user), When getting, Then it fails and points at target.url", async () => {
+    const target = await startTarget((_req, res) => res.writeHead(404, { "content-type": "text/html" }).end("<h1>Not Found</h1>"));
+    const { client } = clientFor(target);
+
+    const error = await caught(client.getUser("id-1"));
+
+    expect(error).toMatchObject({ status: 404, message: "GET /Users/id-1: 404: Not Found", hint: BASE_URL_HINT });
+    expect(target.requests).toHaveLength(1);
+  });
+
+  it("Given 503 then 200, When getting, Then the GET is retried", async () => {
+    let n = 0;
+    const target = await startTarget((_req, res) => (n++ === 0 ? send(res, 503) : send(res, 200, aUser(1))));
+    const { client, sleeps } = clientFor(target);
+
+    expect(await client.getUser("id-1")).toMatchObject({ id: "id-1" });
+    expect(target.requests).toHaveLength(2);
+    expect(sleeps).toEqual([250]);
+  });
+
+  it("Given 200 with a body that is not a User, When getting, Then it fails naming the request", async () => {
+    const target = await startTarget((_req, res) => send(res, 200, { id: "id-1" }));
+    const { client } = clientFor(target);
+
+    const error = await caught(client.getUser("id-1"));
+
+    expect(error).toMatchObject({ status: 200, message: "GET /Users/id-1: target returned a User (id id-1) with no userName" });
   });
 });
 
@@ -669,7 +745,8 @@ describe("errors and response bodies", () => {
 describe("requests on the wire", () => {
   it("Given any request, Then it carries User-Agent, Accept and the bearer token", async () => {
     const target = await startTarget((req, res) => {
-      if (req.method === "GET") send(res, 200, { schemas: [LIST_SCHEMA], totalResults: 1, Resources: [aUser(1)] });
+      if (req.method === "GET" && req.path !== "/Users") send(res, 200, aUser(1));
+      else if (req.method === "GET") send(res, 200, { schemas: [LIST_SCHEMA], totalResults: 1, Resources: [aUser(1)] });
       else if (req.method === "POST") send(res, 201, aUser(2));
       else send(res, 204);
     });
@@ -677,16 +754,23 @@ describe("requests on the wire", () => {
 
     await client.listUsers();
     await client.findUsers("userName", "x");
+    await client.getUser("id-1");
     await client.createUser({ userName: "x" });
     await client.patchUser("id-1", []);
     await client.deleteUser("id-1");
 
-    expect(target.requests).toHaveLength(5);
+    expect(target.requests).toHaveLength(6);
     for (const req of target.requests) {
       expect(req.headers["user-agent"]).toBe("scimsync/0.1.0");
       expect(req.headers.accept).toBe("application/scim+json, application/json");
       expect(req.headers.authorization).toBe(`Bearer ${TOKEN}`);
     }
+  });
+
+  it("Given no custom User-Agent, Then the default names the version in package.json", () => {
+    const pkg = JSON.parse(readFileSync("package.json", "utf8")) as { version: string };
+    expect(VERSION).toBe(pkg.version);
+    expect(defaultUserAgent()).toBe(`scimsync/${VERSION}`);
   });
 
   it("Given a custom User-Agent and a base URL with a trailing slash, Then both are honoured", async () => {

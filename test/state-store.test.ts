@@ -292,12 +292,87 @@ describe("damaged files", () => {
     );
   });
 
-  it("given only the .bak exists, when read, then the state is empty and a warning says how to restore", async () => {
-    await writeTwoGenerations();
+});
+
+describe("a missing state file beside its backup", () => {
+  /** Leaves `state.json.bak` at serial 1 and no `state.json`, as after a careless `rm`. */
+  async function loseTheStateFile(): Promise<string> {
+    const store = aStore();
+    const state = aState();
+    await store.write(state);
+    await store.write(state);
     await rm(statePath);
+    return readFile(`${statePath}.bak`, "utf8");
+  }
+
+  async function snapshot(): Promise<Record<string, string>> {
+    const names = (await readdir(dir)).sort();
+    const entries = await Promise.all(
+      names.map(async (n) => [n, (await stat(join(dir, n))).isDirectory() ? "<dir>" : await readFile(join(dir, n), "utf8")]),
+    );
+    return Object.fromEntries(entries);
+  }
+
+  it("given a good .bak, when read, then StateError names both files and tells how to restore or start over", async () => {
+    await loseTheStateFile();
+    const error = await catchError(aStore().read(TARGET));
+    expect(error).toBeInstanceOf(StateError);
+    expect(error.message).toBe(`state file ${statePath} is missing, but its backup ${statePath}.bak exists (serial 1)`);
+    expect((error as StateError).hint).toBe(
+      `restore it with: cp ${statePath}.bak ${statePath} — or, to start over on purpose (every target user will be ` +
+        `matched and adopted again, pending deprovisionings forgotten), delete ${statePath}.bak`,
+    );
+  });
+
+  it("given a good .bak, when read twice, then both refuse and the file system is untouched (no restore, no new file)", async () => {
+    await loseTheStateFile();
+    const before = await snapshot();
+    expect(Object.keys(before)).toEqual(["state.json.bak"]);
+    const store = aStore();
+    await expect(store.read(TARGET)).rejects.toBeInstanceOf(StateError);
+    await expect(store.read(TARGET)).rejects.toBeInstanceOf(StateError);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it("given the .bak is deleted on purpose, when read, then the state is empty without warnings", async () => {
+    await loseTheStateFile();
+    await rm(`${statePath}.bak`);
+    expect(await aStore().read(TARGET)).toEqual({ state: { targetUrl: TARGET, users: {}, serial: 0 }, warnings: [] });
+  });
+
+  it("given the .bak is restored as the hint says, when read, then the previous state comes back", async () => {
+    const backup = await loseTheStateFile();
+    await writeFile(statePath, backup);
     const { state, warnings } = await aStore().read(TARGET);
-    expect(state.users).toEqual({});
-    expect(warnings[0]).toMatch(/does not exist but .*\.bak does/);
+    expect(state).toEqual(aState({ serial: 1 }));
+    expect(warnings).toEqual([]);
+  });
+
+  it("given a path with a space, when refused, then the hint quotes it for the shell", async () => {
+    statePath = join(dir, "my state.json");
+    await writeFile(`${statePath}.bak`, JSON.stringify({ version: STATE_VERSION, serial: 4, targetUrl: TARGET, users: {} }));
+    const error = await catchError(aStore().read(TARGET));
+    expect((error as StateError).hint).toContain(`cp '${statePath}.bak' '${statePath}'`);
+  });
+
+  it.each([
+    ["damaged", async () => writeFile(`${statePath}.bak`, "{ garbage"), /^and is damaged \(not valid JSON: .*\)$/],
+    [
+      "from a newer scimsync",
+      async () => writeFile(`${statePath}.bak`, JSON.stringify({ version: STATE_VERSION + 1 })),
+      new RegExp(`^\\(written by a newer scimsync, version ${STATE_VERSION + 1}\\)$`),
+    ],
+    ["unreadable (a folder)", async () => mkdir(`${statePath}.bak`), /^and cannot be read \(EISDIR\)$/],
+  ])("given a .bak that is %s, when read, then it still refuses, naming both files", async (_, makeBackup, detail) => {
+    await makeBackup();
+    const before = await snapshot();
+    const error = await catchError(aStore().read(TARGET));
+    expect(error).toBeInstanceOf(StateError);
+    const prefix = `state file ${statePath} is missing, but its backup ${statePath}.bak exists `;
+    expect(error.message.startsWith(prefix)).toBe(true);
+    expect(error.message.slice(prefix.length)).toMatch(detail);
+    expect((error as StateError).hint).toContain(`delete ${statePath}.bak`);
+    expect(await snapshot()).toEqual(before);
   });
 });
 
@@ -510,6 +585,29 @@ describe("run lock", () => {
     await expect(aStore().lock()).rejects.toBeInstanceOf(LockedError);
   });
 
+  it("given a 30 s old lock from another host and default options, when locked, then it is not taken over (stale is 60 s)", async () => {
+    // The owner's pid is alive here, but on another host it cannot be checked: only staleness counts.
+    const lockDir = await writeForeignLock({ pid: process.pid, hostname: "elsewhere.example" });
+    const paused = new Date(Date.now() - 30_000);
+    await utimes(lockDir, paused, paused);
+    const { warnings, onWarning } = collectWarnings();
+    const error = await catchError(aStore({ onWarning }).lock());
+    expect(error).toBeInstanceOf(LockedError);
+    expect((error as LockedError).hint).toContain("once nobody has refreshed it for 60s");
+    expect(warnings).toEqual([]);
+    expect(JSON.parse(await readFile(join(lockDir, "owner.json"), "utf8")).hostname).toBe("elsewhere.example");
+  });
+
+  it("given a lock from another host unrefreshed for over 60 s and default options, when locked, then it is taken over", async () => {
+    const lockDir = await writeForeignLock({ pid: process.pid, hostname: "elsewhere.example" });
+    const old = new Date(Date.now() - 61_000);
+    await utimes(lockDir, old, old);
+    const { warnings, onWarning } = collectWarnings();
+    await aStore({ onWarning }).lock();
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain("took over a stale lock");
+  });
+
   it("given a fresh lock held from another host, when locked, then LockedError names that host", async () => {
     await writeForeignLock({ pid: 1, hostname: "elsewhere.example" });
     const error = await catchError(aStore().lock());
@@ -563,5 +661,67 @@ describe("run lock", () => {
     // The lock folder is the other run's now: unlocking must not remove it.
     await store.unlock();
     expect((await stat(`${statePath}.lock`)).isDirectory()).toBe(true);
+  });
+
+  /** Makes the held lock look taken over by another run, and waits until the store notices. */
+  async function loseTheLock(noticed: () => boolean): Promise<void> {
+    const elsewhere = new Date(Date.now() - 30_000);
+    await utimes(`${statePath}.lock`, elsewhere, elsewhere);
+    const deadline = Date.now() + 5000;
+    while (!noticed() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  }
+
+  it("given the lock is lost during the run, then onLockLost is called once, after the warning, naming the lock", async () => {
+    const events: string[] = [];
+    const reasons: string[] = [];
+    const store = aStore({
+      staleLockMs: 2000,
+      onWarning: (m) => events.push(`warning: ${m}`),
+      onLockLost: (reason) => {
+        events.push("lock lost");
+        reasons.push(reason);
+      },
+    });
+    await store.lock();
+    await loseTheLock(() => reasons.length > 0);
+
+    expect(reasons).toHaveLength(1);
+    expect(reasons[0]).toBe(
+      `the lock ${statePath}.lock was lost during this run (Unable to update lock within the stale threshold); another run may own it now`,
+    );
+    expect(events).toEqual([expect.stringMatching(/^warning: lost the lock /), "lock lost"]);
+    // Past two more heartbeats (one second each here): still once.
+    await new Promise((r) => setTimeout(r, 2200));
+    expect(reasons).toHaveLength(1);
+    await expect(store.write(aState())).rejects.toThrow("was lost during this run");
+  });
+
+  it("given onLockLost throws, when the lock is lost, then the process survives, a warning says so and writes still refuse", async () => {
+    const { warnings, onWarning } = collectWarnings();
+    let calls = 0;
+    const store = aStore({
+      staleLockMs: 2000,
+      onWarning,
+      onLockLost: () => {
+        calls += 1;
+        throw new Error("handler broke");
+      },
+    });
+    await store.lock();
+    await loseTheLock(() => calls > 0);
+    expect(calls).toBe(1);
+    expect(warnings).toHaveLength(2);
+    expect(warnings[1]).toBe(`the handler for the lost lock ${statePath}.lock failed: handler broke`);
+    await expect(store.write(aState())).rejects.toBeInstanceOf(StateError);
+  });
+
+  it("given the lock is held and kept, then onLockLost is never called", async () => {
+    let calls = 0;
+    const store = aStore({ staleLockMs: 2000, onLockLost: () => (calls += 1) });
+    await store.lock();
+    await new Promise((r) => setTimeout(r, 2500));
+    await store.write(aState());
+    await store.unlock();
+    expect(calls).toBe(0);
   });
 });

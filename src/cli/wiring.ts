@@ -18,7 +18,13 @@ export function settingsFrom(config: Config): RunSettings {
   };
 }
 
-export function portsFrom(config: Config, onWarning: (message: string) => void): RunPorts {
+export interface PortHooks {
+  onWarning: (message: string) => void;
+  /** Called if another process takes the state lock away mid-run: the run must stop applying. */
+  onLockLost?: (reason: string) => void;
+}
+
+export function portsFrom(config: Config, hooks: PortHooks): RunPorts {
   let ca: string | undefined;
   if (config.target.tls.caFile) {
     try {
@@ -41,6 +47,9 @@ export function portsFrom(config: Config, onWarning: (message: string) => void):
   return {
     source: new FileSource(config.source.path),
     target,
-    store: new FileStateStore(config.state.path, { onWarning }),
+    store: new FileStateStore(config.state.path, {
+      onWarning: hooks.onWarning,
+      ...(hooks.onLockLost ? { onLockLost: hooks.onLockLost } : {}),
+    }),
   };
 }

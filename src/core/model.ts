@@ -162,6 +162,8 @@ export interface AdoptedUser {
   key: string;
   sourceId: string;
   targetId: string;
+  /** The externalId another tool had set on the account, which the adoption replaces. */
+  previousExternalId?: string;
 }
 
 export interface SafetyVerdict {

@@ -8,13 +8,16 @@ import type {
   Plan,
   PlannedAction,
   SafetyLimits,
-  SafetyVerdict,
   ScheduledAction,
   StateUser,
   SyncState,
   TargetUser,
 } from "./model.js";
 import { diffUser, type CompiledEntry, type MatchBy } from "./mapping.js";
+import { TargetIndex } from "./target-index.js";
+import { judgeSafety } from "./safety.js";
+
+export { judgeSafety } from "./safety.js";
 
 export interface PlanInput {
   desired: DesiredUser[];
@@ -41,75 +44,6 @@ export interface PlanInput {
 
 const OP_ORDER: Record<ActionOp, number> = { unsuspend: 0, update: 1, create: 2, suspend: 3, delete: 4 };
 
-/** Target users indexed the ways we match them. */
-class TargetIndex {
-  private readonly byId = new Map<string, TargetUser>();
-  private readonly byExternalId = new Map<string, TargetUser[]>();
-  private readonly byUserName = new Map<string, TargetUser[]>();
-  /** Target ids already bound to a source user in this plan. */
-  private readonly claimed = new Set<string>();
-
-  /**
-   * @param knownSourceIds every source id in the directory or the state: an account whose
-   *   externalId is one of them belongs to that user and is not another user's by userName.
-   */
-  constructor(
-    users: TargetUser[],
-    private readonly knownSourceIds: ReadonlySet<string> = new Set(),
-  ) {
-    for (const u of users) {
-      this.byId.set(u.id, u);
-      if (u.externalId) push(this.byExternalId, u.externalId, u);
-      push(this.byUserName, u.userName.toLowerCase(), u);
-    }
-  }
-
-  get(id: string): TargetUser | undefined {
-    return this.byId.get(id);
-  }
-
-  claim(user: TargetUser): void {
-    this.claimed.add(user.id);
-  }
-
-  isClaimed(user: TargetUser): boolean {
-    return this.claimed.has(user.id);
-  }
-
-  /**
-   * The target user a source user corresponds to: externalId first (when we match by it), then
-   * userName case-insensitively. Several candidates for one key are ambiguous: no match, and a
-   * warning, rather than a guess.
-   */
-  match(sourceId: string, userName: string, matchBy: MatchBy): { user?: TargetUser; ambiguous?: string; taken?: TargetUser } {
-    if (matchBy === "externalId") {
-      const hits = (this.byExternalId.get(sourceId) ?? []).filter((u) => !this.claimed.has(u.id));
-      if (hits.length === 1) return { user: hits[0] };
-      if (hits.length > 1) return { ambiguous: `${hits.length} target users have externalId ${sourceId}` };
-    }
-    const all = this.byUserName.get(userName.toLowerCase()) ?? [];
-    const hits = all.filter(
-      (u) =>
-        !this.claimed.has(u.id) &&
-        // Under externalId matching, an account whose externalId names another known source user is that user's.
-        (matchBy !== "externalId" || !u.externalId || u.externalId === sourceId || !this.knownSourceIds.has(u.externalId)),
-    );
-    if (hits.length === 1) return { user: hits[0] };
-    if (hits.length > 1) return { ambiguous: `${hits.length} target users have userName ${userName} (differing only in case)` };
-    // The userName is held by an account already bound to another source user (e.g. a leaver's
-    // account awaiting deletion). Reported so the caller does not plan a create that the target
-    // would refuse as a duplicate userName.
-    const taken = all.find((u) => this.claimed.has(u.id) || (u.externalId !== undefined && u.externalId !== sourceId && this.knownSourceIds.has(u.externalId)));
-    return taken ? { taken } : {};
-  }
-}
-
-function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
-  const list = map.get(key);
-  if (list) list.push(value);
-  else map.set(key, [value]);
-}
-
 function cloneUsers(users: Record<string, StateUser>): Record<string, StateUser> {
   const out: Record<string, StateUser> = {};
   for (const [id, u] of Object.entries(users)) out[id] = { ...u, conditions: { ...u.conditions } };
@@ -127,7 +61,7 @@ function dueAt(since: string, delay: number | "never"): Date | undefined {
 export function planChanges(input: PlanInput): Plan {
   const nowIso = input.now.toISOString();
   const nowMs = input.now.getTime();
-  const index = new TargetIndex(input.actual, new Set([...input.desired.map((d) => d.sourceId), ...Object.keys(input.state.users)]));
+  const index = new TargetIndex(input.actual, input.matchBy, new Set([...input.desired.map((d) => d.sourceId), ...Object.keys(input.state.users)]));
   const users = cloneUsers(input.state.users);
   const actions: PlannedAction[] = [];
   const scheduled: ScheduledAction[] = [];
@@ -154,8 +88,19 @@ export function planChanges(input: PlanInput): Plan {
   const vanished: string[] = [];
   for (const [sourceId, record] of Object.entries(users)) {
     const target = index.get(record.targetId);
-    if (target && !index.isClaimed(target)) bind(sourceId, target);
-    else vanished.push(sourceId);
+    const userNames = [record.userName, desiredById.get(sourceId)?.userName ?? record.userName];
+    if (target && !index.isClaimed(target) && index.isSameAccount(target, sourceId, userNames)) {
+      bind(sourceId, target);
+      continue;
+    }
+    if (target && !index.isClaimed(target)) {
+      warnings.push(
+        `${record.userName}: target account ${target.id} is now ${target.userName}` +
+          `${target.externalId ? ` (externalId ${target.externalId})` : ""}, not the account scimsync created or adopted; ` +
+          `it is left alone (is the state file or the token meant for another tenant?)`,
+      );
+    }
+    vanished.push(sourceId);
   }
   for (const sourceId of vanished) {
     // Recreated or restored on the target under a new id: find it the way we would adopt it.
@@ -164,8 +109,8 @@ export function planChanges(input: PlanInput): Plan {
     // with the same userName) and then suspend or delete it.
     const want = desiredById.get(sourceId);
     if (want?.status !== "active") continue;
-    const found = index.match(sourceId, want.userName, input.matchBy);
-    if (found.user) {
+    const found = index.match(sourceId, want.userName);
+    if (found.user && (found.user.active || found.user.externalId === sourceId)) {
       users[sourceId]!.targetId = found.user.id;
       bind(sourceId, found.user);
     }
@@ -174,7 +119,9 @@ export function planChanges(input: PlanInput): Plan {
   const deprovision = (sourceId: string, record: StateUser, reason: DeprovisionReason, key: string): void => {
     const target = located.get(sourceId);
     if (!target) {
-      // Already gone from the target: nothing left to suspend or delete, nothing left to manage.
+      // Gone from the target (confirmed by id, not just missing from a listing): nothing left to
+      // suspend or delete, nothing left to manage.
+      warnings.push(`${key}: the account is no longer on the target; scimsync stops tracking it`);
       delete users[sourceId];
       return;
     }
@@ -219,7 +166,7 @@ export function planChanges(input: PlanInput): Plan {
 
     let target = record ? located.get(want.sourceId) : undefined;
     if (!target) {
-      const found = index.match(want.sourceId, want.userName, input.matchBy);
+      const found = index.match(want.sourceId, want.userName);
       if (found.ambiguous) {
         warnings.push(`${want.userName}: not created or adopted: ${found.ambiguous}; resolve the duplicate on the target`);
         continue;
@@ -234,11 +181,23 @@ export function planChanges(input: PlanInput): Plan {
         );
         continue;
       }
+      if (found.user && !found.user.active && found.user.externalId !== want.sourceId) {
+        // Matched by userName alone, adopting would reactivate an account someone switched off,
+        // perhaps a former employee's with the same userName: its data would go to the newcomer.
+        // An administrator decides. (An externalId equal to the source id proves it is this person's.)
+        warnings.push(
+          `${want.userName}: the target has an inactive account ${found.user.userName} that scimsync does not manage; ` +
+            `not adopted or reactivated. Reactivate it in the app for scimsync to adopt it, or delete or rename it to have a new account created`,
+        );
+        continue;
+      }
       if (found.user) {
         target = found.user;
         index.claim(target);
         managedTargetIds.set(target.id, want.sourceId);
-        adopted.push({ type: "User", key: want.userName, sourceId: want.sourceId, targetId: target.id });
+        const adoption: AdoptedUser = { type: "User", key: want.userName, sourceId: want.sourceId, targetId: target.id };
+        if (target.externalId && target.externalId !== want.sourceId) adoption.previousExternalId = target.externalId;
+        adopted.push(adoption);
         users[want.sourceId] = { targetId: target.id, userName: want.userName, origin: "adopted", since: nowIso, conditions: {} };
       }
     }
@@ -295,30 +254,4 @@ function compareKeys(a: string, b: string): number {
   const x = a.toLowerCase();
   const y = b.toLowerCase();
   return x < y ? -1 : x > y ? 1 : 0;
-}
-
-/**
- * The brake against a bad source, a wrong scope or a typo in the config that would take
- * many colleagues out at once.
- */
-export function judgeSafety(
-  actions: PlannedAction[],
-  managed: number,
-  limits: SafetyLimits,
-  allowMassDeprovision: boolean,
-): SafetyVerdict {
-  const deprovisions = actions.filter((a) => a.op === "suspend" || a.op === "delete").length;
-  const verdict: SafetyVerdict = { deprovisions, managed, blocked: false };
-  if (deprovisions === 0 || allowMassDeprovision) return verdict;
-  const percent = managed === 0 ? 100 : (deprovisions * 100) / managed;
-  if (deprovisions > limits.maxDeprovisions) {
-    verdict.blocked = true;
-    verdict.reason = `${deprovisions} users would be suspended or deleted, more than safety.maxDeprovisions (${limits.maxDeprovisions})`;
-  } else if (percent > limits.maxDeprovisionPercent) {
-    verdict.blocked = true;
-    verdict.reason =
-      `${deprovisions} of ${managed} managed users (${percent.toFixed(1)}%) would be suspended or deleted, ` +
-      `more than safety.maxDeprovisionPercent (${limits.maxDeprovisionPercent}%)`;
-  }
-  return verdict;
 }

@@ -13,6 +13,8 @@ export interface DirectorySource {
 export interface UserTarget {
   /** Every user on the target, following pages until totalResults; throws TargetError if incomplete. */
   listUsers(): Promise<TargetUser[]>;
+  /** One user by id; undefined when the target answers 404. */
+  getUser(id: string): Promise<TargetUser | undefined>;
   /** Users matching `attribute eq "value"` (value escaped by the client). */
   findUsers(attribute: "externalId" | "userName", value: string): Promise<TargetUser[]>;
   /** POST /Users. Not retried when the request may have been applied: that error has `ambiguous: true`. */
@@ -48,8 +50,9 @@ export interface StateStore {
   /** Releases the lock; safe to call twice. */
   unlock(): Promise<void>;
   /**
-   * Reads the state. A missing file is an empty state for `targetUrl`. A state made for
-   * another target, an unreadable file with no usable backup, or a newer version throws StateError.
+   * Reads the state. A missing file is an empty state for `targetUrl`, unless its backup exists:
+   * then, like a state made for another target, an unreadable file with no usable backup, or a
+   * newer version, it throws StateError.
    * `warnings` says when the backup was used.
    */
   read(targetUrl: string): Promise<{ state: StoredState; warnings: string[] }>;

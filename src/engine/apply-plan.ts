@@ -117,7 +117,9 @@ async function runAction(action: PlannedAction, state: SyncState, options: Apply
 /**
  * Creates a user without ever creating it twice. When a POST may have been applied although no
  * answer came back, or the target says the user already exists, we look the user up and adopt
- * what we find; we POST again only when the lookup proves there is nothing.
+ * what we find. We never POST again in the same run: some apps' searches lag behind their
+ * writes, so "not found" right after a lost answer proves nothing. The next run reads the full
+ * listing and decides.
  */
 async function createUser(action: PlannedAction, state: SyncState, options: ApplyOptions): Promise<string | undefined> {
   const attributes = action.attributes ?? {};
@@ -125,39 +127,38 @@ async function createUser(action: PlannedAction, state: SyncState, options: Appl
   const record = (targetId: string, origin: StateUser["origin"]): void => {
     state.users[action.sourceId] = { targetId, userName: action.key, origin, since: options.clock().toISOString(), conditions: {} };
   };
-  const maxAttempts = 3;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const created = await options.target.createUser(resource);
-      record(created.id, "created");
-      return undefined;
-    } catch (error) {
-      if (!(error instanceof TargetError) || error instanceof TargetAuthError) throw error;
-      const conflict = error.status === 409;
-      if (!conflict && !error.ambiguous) throw error;
-      const existing = await lookUpUser(action, options);
-      if (existing) {
-        ensureNotManagedByOther(existing, action, state);
-        record(existing.id, error.ambiguous ? "created" : "adopted");
-        const changes = diffUser(attributes, existing.resource, options.mapping);
-        if (!existing.active) changes.active = { from: false, to: true };
-        if (Object.keys(changes).length > 0) {
-          await options.target.patchUser(existing.id, buildPatchOperations(changes, existing.resource, options.mapping));
-        }
-        return conflict
-          ? "the target already had this user (409); adopted it instead of creating a duplicate"
-          : "the create's answer was lost; found the user on the target and adopted it";
-      }
+  try {
+    const created = await options.target.createUser(resource);
+    record(created.id, "created");
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof TargetError) || error instanceof TargetAuthError) throw error;
+    const conflict = error.status === 409;
+    if (!conflict && !error.ambiguous) throw error;
+    const existing = await lookUpUser(action, options);
+    if (!existing) {
       if (conflict) {
-        throw new TargetError(`${error.message} (and no user with this ${options.matchBy === "externalId" ? "externalId or " : ""}userName exists: the conflict is on another unique attribute, such as the email)`, {
+        const keys = options.matchBy === "externalId" ? "externalId or userName" : "userName";
+        throw new TargetError(`${error.message} (no user with this ${keys} exists: the clash is on another unique attribute, such as the email)`, {
           status: error.status,
           scimType: error.scimType,
           detail: error.detail,
         });
       }
-      if (attempt >= maxAttempts) throw error;
-      // The lookup proved the lost POST was not applied: trying again cannot duplicate.
+      throw new TargetError(`${error.message}; the user was not found on the target afterwards, so the next run will check again and create it if still missing`, {
+        ambiguous: true,
+      });
     }
+    ensureAdoptable(existing, action, state);
+    record(existing.id, error.ambiguous ? "created" : "adopted");
+    const changes = diffUser(attributes, existing.resource, options.mapping);
+    if (!existing.active) changes.active = { from: false, to: true };
+    if (Object.keys(changes).length > 0) {
+      await options.target.patchUser(existing.id, buildPatchOperations(changes, existing.resource, options.mapping));
+    }
+    return conflict
+      ? "the target already had this user (409); adopted it instead of creating a duplicate"
+      : "the create's answer was lost; found the user on the target and adopted it";
   }
 }
 
@@ -171,12 +172,17 @@ async function lookUpUser(action: PlannedAction, options: ApplyOptions): Promise
   return exact.length === 1 ? exact[0] : undefined;
 }
 
-function ensureNotManagedByOther(existing: TargetUser, action: PlannedAction, state: SyncState): void {
+/** The planner's adoption rules, for an account found only at apply time. */
+function ensureAdoptable(existing: TargetUser, action: PlannedAction, state: SyncState): void {
   for (const [sourceId, user] of Object.entries(state.users)) {
     if (user.targetId === existing.id && sourceId !== action.sourceId) {
-      throw new TargetError(`${action.key}: the target account ${existing.userName} belongs to another managed user (${sourceId})`, {
-        status: 409,
-      });
+      throw new TargetError(`${action.key}: the target account ${existing.userName} belongs to another managed user (${sourceId})`, {});
     }
+  }
+  if (!existing.active && existing.externalId !== action.sourceId) {
+    throw new TargetError(
+      `${action.key}: the target has an inactive account ${existing.userName} that scimsync does not manage; not adopted or reactivated`,
+      { hint: "reactivate it in the app for scimsync to adopt it, or delete or rename it to have a new account created" },
+    );
   }
 }

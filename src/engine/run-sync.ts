@@ -5,7 +5,11 @@ import { resolveDesiredUsers, type Scope } from "../core/scope.js";
 import { planChanges } from "../core/planner.js";
 import { applyPlan } from "./apply-plan.js";
 import type { ActionResult, EventSink } from "./events.js";
-import type { TargetAuthError } from "../errors.js";
+import { StateError, type TargetAuthError } from "../errors.js";
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
 
 /** What the engine needs from the configuration, independent of how the config file spells it. */
 export interface RunSettings {
@@ -54,10 +58,12 @@ export async function preparePlan(settings: RunSettings, ports: RunPorts, option
   emit({ type: "phase", phase: "read-target" });
   const actual = await ports.target.listUsers();
   emit({ type: "target-read", users: actual.length });
+  const confirmed = await confirmUnlistedAccounts(stored, actual, ports.target);
+  actual.push(...confirmed.found);
 
   emit({ type: "phase", phase: "plan" });
   const desired = resolveDesiredUsers(snapshot, settings.scope, mapping);
-  const warnings = [...stateWarnings, ...desired.warnings];
+  const warnings = [...stateWarnings, ...desired.warnings, ...confirmed.warnings];
   if (!snapshot.complete) warnings.push("the directory read was incomplete (see problems above)");
   const plan = planChanges({
     desired: desired.users,
@@ -68,13 +74,46 @@ export async function preparePlan(settings: RunSettings, ports: RunPorts, option
     mapping,
     matchBy: settings.matchBy,
     now: options.now,
-    deprovisioningAllowed: snapshot.complete && desired.trusted,
+    deprovisioningAllowed: snapshot.complete && desired.trusted && confirmed.trusted,
     protectedIds: snapshot.protectedIds,
     protectedUserNames: snapshot.protectedUserNames,
     allowMassDeprovision: options.allowMassDeprovision ?? false,
     warnings,
   });
   return { plan, problems: snapshot.problems, stored, actualById: new Map(actual.map((u) => [u.id, u])), mapping };
+}
+
+/** More unlisted managed accounts than this and the listing itself is suspect: we do not look each one up. */
+const MAX_UNLISTED_LOOKUPS = 200;
+
+/**
+ * Managed accounts missing from `GET /Users`, looked up by id. Some apps leave inactive users
+ * out of listings; taking absence for deletion would drop a leaver from the state and forget
+ * their pending delete.
+ */
+async function confirmUnlistedAccounts(
+  stored: StoredState,
+  actual: TargetUser[],
+  target: UserTarget,
+): Promise<{ found: TargetUser[]; warnings: string[]; trusted: boolean }> {
+  const listed = new Set(actual.map((u) => u.id));
+  const unlisted = [...new Set(Object.values(stored.users).map((u) => u.targetId))].filter((id) => !listed.has(id));
+  if (unlisted.length === 0) return { found: [], warnings: [], trusted: true };
+  if (unlisted.length > MAX_UNLISTED_LOOKUPS) {
+    return {
+      found: [],
+      trusted: false,
+      warnings: [
+        `${unlisted.length} managed accounts are missing from the target's user listing; ` +
+          `no user is suspended or deleted in this run (is target.url or the token meant for another tenant?)`,
+      ],
+    };
+  }
+  const looked = await Promise.all(unlisted.map((id) => target.getUser(id)));
+  const found = looked.filter((u): u is TargetUser => u !== undefined);
+  const warnings =
+    found.length > 0 ? [`${found.length} managed account(s) were missing from the target's user listing but exist; the target hides them from lists`] : [];
+  return { found, warnings, trusted: true };
 }
 
 export interface SyncOptions extends RunOptions {
@@ -84,6 +123,8 @@ export interface SyncOptions extends RunOptions {
   runId: string;
   /** How often the state is saved while actions run, so a crash loses little. */
   checkpointMs?: number;
+  /** true when the administrator fixed the clock with --now. */
+  fixedNow?: boolean;
 }
 
 export interface SyncReport {
@@ -93,6 +134,8 @@ export interface SyncReport {
   result: RunResult;
   interrupted: boolean;
   authError?: TargetAuthError;
+  /** The state could not be saved after actions were applied: the report still says what was done. */
+  saveError?: unknown;
 }
 
 /**
@@ -106,6 +149,13 @@ export async function runSync(settings: RunSettings, ports: RunPorts, options: S
   try {
     const prepared = await preparePlan(settings, ports, options);
     const { plan } = prepared;
+    const lastRunAt = prepared.stored.lastRun?.startedAt;
+    if (options.fixedNow && lastRunAt && options.now.getTime() < Date.parse(lastRunAt)) {
+      // Timers started "back then" would fall due early for every later run.
+      throw new StateError(`--now ${options.now.toISOString()} is earlier than the last sync recorded in the state (${lastRunAt}); a sync cannot go back in time`, {
+        hint: "use plan --now to forecast a date in the past or future",
+      });
+    }
     // Timers and adoptions first: if this run dies while applying, no deprovisioning clock restarts.
     const working: StoredState = { ...prepared.stored, targetUrl: plan.state.targetUrl, users: plan.state.users };
     emit({ type: "phase", phase: "save-state" });
@@ -113,13 +163,13 @@ export async function runSync(settings: RunSettings, ports: RunPorts, options: S
 
     emit({ type: "phase", phase: "apply" });
     let saving: Promise<void> | undefined;
-    let saveError: unknown;
+    let checkpointError: unknown;
     const checkpoint = setInterval(() => {
       if (saving) return;
       saving = ports.store
         .write(working)
         .catch((error: unknown) => {
-          saveError = error;
+          checkpointError = error;
         })
         .finally(() => {
           saving = undefined;
@@ -141,7 +191,6 @@ export async function runSync(settings: RunSettings, ports: RunPorts, options: S
       clearInterval(checkpoint);
       await saving;
     }
-    if (saveError) throw saveError;
 
     const failed = outcome.results.filter((r) => r.status === "failed").length;
     const result: RunResult = outcome.interrupted
@@ -156,11 +205,17 @@ export async function runSync(settings: RunSettings, ports: RunPorts, options: S
     const counts: Record<string, number> = { failed };
     for (const r of outcome.results) if (r.status === "ok") counts[r.op] = (counts[r.op] ?? 0) + 1;
     const lastRun: RunRecord = { runId: options.runId, startedAt, finishedAt: options.clock().toISOString(), result, counts };
-    emit({ type: "phase", phase: "save-state" });
-    await ports.store.write({ ...working, users: outcome.state.users, lastRun });
-
     const report: SyncReport = { plan, problems: prepared.problems, results: outcome.results, result, interrupted: outcome.interrupted };
     if (outcome.authError) report.authError = outcome.authError;
+
+    // The final save is tried even when a checkpoint failed: it holds every applied action.
+    emit({ type: "phase", phase: "save-state" });
+    try {
+      await ports.store.write({ ...working, users: outcome.state.users, lastRun });
+    } catch (error) {
+      report.saveError = error;
+    }
+    if (checkpointError && !report.saveError) emit({ type: "warning", message: `a state checkpoint failed but the final save succeeded: ${describe(checkpointError)}` });
     return report;
   } finally {
     await ports.store.unlock();

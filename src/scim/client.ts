@@ -48,6 +48,10 @@ export interface ScimClientOptions {
 
 const PATCH_OP_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
+/** A 404 on a path every SCIM target serves means target.url points somewhere else. */
+export const BASE_URL_HINT =
+  "check target.url: it must be the app's SCIM base URL, the part before /Users (e.g. https://app.example.com/scim/v2)";
+
 export class ScimClient implements UserTarget {
   readonly #transport: ScimTransport;
   readonly #pageSize: number;
@@ -77,9 +81,27 @@ export class ScimClient implements UserTarget {
         method: "GET",
         path: "/Users",
         query: { startIndex, count: this.#pageSize },
+        notFoundHint: BASE_URL_HINT,
       });
       return toListPage("GET /Users", json);
     });
+  }
+
+  /**
+   * A 404 in SCIM's words (an Error body, or any JSON or empty body) means the user is gone; an
+   * HTML 404 means the URL is wrong and fails, as for DELETE. Some apps leave inactive users out
+   * of GET /Users, so the planner asks here before it believes a managed user has disappeared.
+   */
+  async getUser(id: string): Promise<TargetUser | undefined> {
+    const path = userPath(id);
+    const { status, json } = await this.#transport.send({ method: "GET", path, acceptStatuses: [404], notFoundHint: BASE_URL_HINT });
+    if (status === 404) return undefined;
+    try {
+      return toTargetUser(json);
+    } catch (error) {
+      const problem = error instanceof TargetError ? error.message : "an unreadable body";
+      throw new TargetError(`GET ${path}: ${problem}`, { status, cause: error });
+    }
   }
 
   /** One page of matches: a filter on userName or externalId should match one user, rarely a few. */
@@ -128,7 +150,7 @@ export class ScimClient implements UserTarget {
 
   async deleteUser(id: string): Promise<void> {
     // A 404 is what a repeated DELETE gets once the first one went through.
-    await this.#transport.send({ method: "DELETE", path: userPath(id), acceptStatuses: [404] });
+    await this.#transport.send({ method: "DELETE", path: userPath(id), acceptStatuses: [404], notFoundHint: BASE_URL_HINT });
   }
 
   /** HTTP requests sent so far, retries included. */

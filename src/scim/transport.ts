@@ -62,6 +62,11 @@ export interface ScimRequest {
   body?: unknown;
   /** Non-2xx statuses the caller treats as success (a DELETE's 404). */
   acceptStatuses?: readonly number[];
+  /**
+   * The hint for a 404 that fails this request. Where a 404 can only mean that the path does
+   * not exist (the listing, or an HTML 404 on a single user), it points at target.url.
+   */
+  notFoundHint?: string;
 }
 
 export interface ScimResponse {
@@ -219,7 +224,8 @@ export class ScimTransport {
     // A 5xx to a POST may come after the user was stored (a crash while answering, a gateway
     // timing out); only a 503 says the target turned the request away.
     const ambiguous = request.method === "POST" && status >= 500 && status !== 503;
-    const error = statusError(label, status, statusText, scimError, { ambiguous });
+    const hint = status === 404 ? request.notFoundHint : undefined;
+    const error = statusError(label, status, statusText, scimError, { ambiguous, hint });
     const retryAfterMs = parseRetryAfter(headers["retry-after"], Date.now());
     return retryAfterMs === undefined ? { kind: "failed", error, retryable } : { kind: "failed", error, retryable, retryAfterMs };
   }

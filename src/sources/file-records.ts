@@ -88,14 +88,16 @@ function optionalText(field: string, options: { numbersAsText?: boolean } = {}) 
 
 const idField = requiredText("id", { numbersAsText: true });
 const userNameField = requiredText("userName");
+// Required: the file format promises it, and apps such as Comeet and Recnice refuse a user without one.
+const emailField = requiredText("email").refine((v) => EMAIL.test(v), {
+  error: (iss) => `email ${describeValue(iss.input)} is not an email address`,
+});
 
 const userRecordSchema = z.object(
   {
     id: idField,
     userName: userNameField,
-    email: optionalText("email").refine((v) => v === undefined || EMAIL.test(v), {
-      error: (iss) => `email ${describeValue(iss.input)} is not an email address`,
-    }),
+    email: emailField,
     givenName: optionalText("givenName"),
     familyName: optionalText("familyName"),
     displayName: optionalText("displayName"),

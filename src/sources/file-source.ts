@@ -159,9 +159,11 @@ function readHeader(cells: string[], path: string): (string | undefined)[] {
     }
     seen.add(name);
   }
-  const missing = ["id", "userName"].filter((name) => !seen.has(name));
+  // Without one of these every row would be rejected, so the file as a whole is wrong.
+  const missing = ["id", "userName", "email"].filter((name) => !seen.has(name));
   if (missing.length > 0) {
-    throw new SourceError(`the directory file ${path} has no ${missing.join(" or ")} column in its header row`, {
+    const names = missing.length === 1 ? missing[0] : `${missing.slice(0, -1).join(", ")} or ${missing.at(-1)}`;
+    throw new SourceError(`the directory file ${path} has no ${names} column in its header row`, {
       hint: `the first row must name the columns, e.g. ${[...USER_FIELDS, "groups"].join(",")}; ${SHAPE_HINT}`,
     });
   }

@@ -19,13 +19,26 @@ import { normaliseTargetUrl, redactTargetUrl, sameTarget } from "./target-url.js
 export { STATE_VERSION } from "./schema.js";
 
 export interface FileStateStoreOptions {
-  /** A lock not refreshed for this long belongs to a dead run and is taken over. Default 10000, minimum 2000. */
+  /**
+   * A lock not refreshed for this long belongs to a dead run and is taken over. Default 60000
+   * (a paused VM or a long GC must not hand the lock to another run), minimum 2000. A lock
+   * whose owner process on this host has exited is taken over at once regardless.
+   */
   staleLockMs?: number;
   /** Things the administrator should know that do not stop the run (a lock taken over, a lost lock). */
   onWarning?: (message: string) => void;
+  /**
+   * Called once when the run lock is lost while held (another run took it over, or it could not
+   * be refreshed in time), after the warning; `reason` is a sentence naming the lock. The next
+   * write refuses either way; this lets the run stop before its next change to the target.
+   * It runs from a timer: it must not throw (a throw is reported as a warning).
+   */
+  onLockLost?: (reason: string) => void;
   /** Runs before each rename of a write; a throw aborts the write there. For crash tests. */
   beforeRename?: (from: string, to: string) => void | Promise<void>;
 }
+
+const DEFAULT_STALE_LOCK_MS = 60_000;
 
 type DiskState =
   | { kind: "missing" }
@@ -52,8 +65,9 @@ export class FileStateStore implements StateStore {
     this.backupPath = `${this.path}.bak`;
     this.beforeRename = options.beforeRename;
     this.runLock = new RunLock(this.path, {
-      staleMs: options.staleLockMs ?? 10_000,
+      staleMs: options.staleLockMs ?? DEFAULT_STALE_LOCK_MS,
       onWarning: options.onWarning ?? (() => undefined),
+      onLockLost: options.onLockLost,
     });
   }
 
@@ -72,12 +86,7 @@ export class FileStateStore implements StateStore {
 
     switch (main.kind) {
       case "missing": {
-        if ((await this.load(this.backupPath)).kind !== "missing") {
-          warnings.push(
-            `state file ${this.path} does not exist but ${this.backupPath} does; starting from an empty state ` +
-              `(restore the backup to ${this.path} to keep the deprovisioning timers)`,
-          );
-        }
+        await this.refuseOrphanedBackup();
         state = { targetUrl, users: {}, serial: 0 };
         this.expectedSerial = 0;
         break;
@@ -171,6 +180,44 @@ export class FileStateStore implements StateStore {
     this.expectedSerial = serial;
   }
 
+  /**
+   * A backup without its state file means the state was lost (deleted by hand, a restore that
+   * missed a file), not that this is the first run. Starting empty would adopt every target user
+   * again and forget the pending deprovisionings, and the first write would hide that it
+   * happened; so the administrator decides, whatever shape the backup is in.
+   */
+  private async refuseOrphanedBackup(): Promise<void> {
+    let backup: DiskState | { kind: "unreadable"; reason: string };
+    try {
+      backup = await this.load(this.backupPath);
+    } catch (error) {
+      // load() wrapped the fs error; its code (EACCES, EISDIR) is what the administrator needs.
+      const cause = error instanceof Error ? error.cause : undefined;
+      backup = { kind: "unreadable", reason: errorCode(cause) ?? (error instanceof Error ? error.message : String(error)) };
+    }
+    if (backup.kind === "missing") return;
+
+    const what =
+      backup.kind === "ok"
+        ? ` (serial ${backup.state.serial})`
+        : backup.kind === "newer"
+          ? ` (written by a newer scimsync, version ${backup.version})`
+          : backup.kind === "invalid"
+            ? ` and is damaged (${backup.reason})`
+            : ` and cannot be read (${backup.reason})`;
+    const restore =
+      backup.kind === "ok"
+        ? `restore it with: cp ${shellWord(this.backupPath)} ${shellWord(this.path)}`
+        : backup.kind === "newer"
+          ? `upgrade scimsync and restore it with: cp ${shellWord(this.backupPath)} ${shellWord(this.path)}`
+          : `restore ${this.path} from a backup of your own`;
+    throw new StateError(`state file ${this.path} is missing, but its backup ${this.backupPath} exists${what}`, {
+      hint:
+        `${restore} — or, to start over on purpose (every target user will be matched and adopted again, ` +
+        `pending deprovisionings forgotten), delete ${shellWord(this.backupPath)}`,
+    });
+  }
+
   private async load(file: string): Promise<DiskState> {
     let text: string;
     try {
@@ -189,4 +236,9 @@ function newerVersionError(file: string, version: number): StateError {
   return new StateError(`state file ${file} was written by a newer scimsync (version ${version}); upgrade scimsync`, {
     hint: `this scimsync reads state versions up to ${STATE_VERSION}; the file was left untouched`,
   });
+}
+
+/** `path` as one word for a POSIX shell, so a hint can be pasted as it is. */
+function shellWord(path: string): string {
+  return /^[\w@%+=:,./-]+$/.test(path) ? path : `'${path.replace(/'/g, "'\\''")}'`;
 }

@@ -31,7 +31,15 @@ export interface LockOwner {
 export interface RunLockOptions {
   staleMs: number;
   onWarning: (message: string) => void;
+  /** Called once per lost lock, after `onWarning`; see FileStateStoreOptions.onLockLost. */
+  onLockLost?: (reason: string) => void;
 }
+
+/**
+ * The heartbeat never waits longer than this, whatever `staleMs` is: the longer a pause (a
+ * suspended VM, a long GC) may last before another run takes the lock over, the better.
+ */
+const MAX_REFRESH_MS = 10_000;
 
 const OWNER_FILE = "owner.json";
 
@@ -120,19 +128,33 @@ export class RunLock {
       realpath: false,
       lockfilePath: this.lockPath,
       stale: this.options.staleMs,
-      update: this.staleMs / 2,
+      update: Math.min(this.staleMs / 2, MAX_REFRESH_MS),
       retries: 0,
       fs: ownerAwareFs,
       onCompromised: (error) => {
         // The default handler throws from a timer and kills the process mid-run, possibly
-        // between two SCIM requests; recording it lets the next write refuse instead.
+        // between two SCIM requests; recording it lets the next write refuse instead, and
+        // onLockLost lets the run stop at its next step.
+        if (this.lostReason !== undefined) return;
         this.lostReason = error.message;
         this.release = undefined;
         this.options.onWarning(
           `lost the lock ${this.lockPath} during the run (${error.message}); the state will not be written`,
         );
+
       },
     });
+  }
+
+  private reportLockLost(reason: string): void {
+    const onLockLost = this.options.onLockLost;
+    if (!onLockLost) return;
+    try {
+      onLockLost(`the lock ${this.lockPath} was lost during this run (${reason}); another run may own it now`);
+    } catch (error) {
+      // We are inside proper-lockfile's timer: a throw here would kill the process mid-run.
+      this.options.onWarning(`the handler for the lost lock ${this.lockPath} failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
   }
 
   private lockedError(owner: LockOwner | undefined): LockedError {

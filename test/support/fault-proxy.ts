@@ -7,7 +7,7 @@ import { createServer, request as httpRequest, type IncomingMessage, type Server
 import type { AddressInfo, Socket } from "node:net";
 
 export type FaultDecision =
-  | { kind: "pass"; delayMs?: number }
+  | { kind: "pass"; delayMs?: number; rewrite?: (json: any) => unknown }
   | { kind: "respond"; status: number; body?: unknown; headers?: Record<string, string> }
   /** Forward to the server, wait for its answer, then destroy the client's connection. */
   | { kind: "drop-after-apply" }
@@ -84,8 +84,12 @@ export async function startFaultProxy(upstreamBaseUrl: string): Promise<FaultPro
         const headers = { ...answer.headers };
         delete headers["transfer-encoding"];
         delete headers["content-length"];
+        let out = answer.body;
+        if (decision.kind === "pass" && decision.rewrite && answer.body.length > 0) {
+          out = Buffer.from(JSON.stringify(decision.rewrite(JSON.parse(answer.body.toString("utf8")))));
+        }
         res.writeHead(answer.status, headers as Record<string, string>);
-        res.end(answer.body);
+        res.end(out);
       } catch {
         req.socket.destroy();
       }

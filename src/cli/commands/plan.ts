@@ -17,7 +17,7 @@ export async function planCommand(options: PlanCommandOptions): Promise<number> 
   const out = makeOutput(options.output);
   const { config, warnings } = await loadConfig(options.config);
   for (const w of warnings) out.warn(w);
-  const ports = portsFrom(config, out.warn);
+  const ports = portsFrom(config, { onWarning: out.warn });
   try {
     const prepared = await preparePlan(settingsFrom(config), ports, {
       now: options.now ?? new Date(),

@@ -20,8 +20,14 @@ export async function syncCommand(options: SyncCommandOptions): Promise<number> 
   const out = makeOutput(options.output);
   const { config, warnings } = await loadConfig(options.config);
   for (const w of warnings) out.warn(w);
-  const ports = portsFrom(config, out.warn);
   const abort = new AbortController();
+  const ports = portsFrom(config, {
+    onWarning: out.warn,
+    onLockLost: (reason) => {
+      out.warn(`the state lock was lost (${reason}): stopping before another action is applied`);
+      abort.abort();
+    },
+  });
   const onSignal = () => {
     if (abort.signal.aborted) process.exit(EXIT.interrupted);
     out.warn("interrupted: finishing the requests in flight and saving the state (press Ctrl-C again to quit at once)");
@@ -30,6 +36,7 @@ export async function syncCommand(options: SyncCommandOptions): Promise<number> 
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   const fixedNow = options.now;
+  if (fixedNow) out.warn(`the clock is set to ${fixedNow.toISOString()}: deprovisioning timers started by this run count from then`);
   try {
     const report = await runSync(settingsFrom(config), ports, {
       now: fixedNow ?? new Date(),
@@ -38,8 +45,13 @@ export async function syncCommand(options: SyncCommandOptions): Promise<number> 
       onEvent: out.progress,
       signal: abort.signal,
       runId: randomUUID(),
+      fixedNow: fixedNow !== undefined,
     });
     out.report(buildReport("sync", config.target.url, report.plan, report.results, report.problems, report.result));
+    if (report.saveError) {
+      // Printed after the report, so the administrator sees what was applied and that it is not recorded.
+      throw report.saveError;
+    }
     if (report.interrupted) return EXIT.interrupted;
     if (report.authError) {
       out.warn(`${report.authError.message}${report.authError.hint ? ` (${report.authError.hint})` : ""}`);

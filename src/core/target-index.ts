@@ -1,0 +1,89 @@
+import type { TargetUser } from "./model.js";
+import type { MatchBy } from "./mapping.js";
+
+export interface MatchResult {
+  user?: TargetUser;
+  /** Several candidates for one key: no guess is made. */
+  ambiguous?: string;
+  /** The userName is held by an account that belongs to another directory user. */
+  taken?: TargetUser;
+}
+
+/** Target users indexed the ways we match them, and which of them are already spoken for. */
+export class TargetIndex {
+  private readonly byId = new Map<string, TargetUser>();
+  private readonly byExternalId = new Map<string, TargetUser[]>();
+  private readonly byUserName = new Map<string, TargetUser[]>();
+  /** Target ids already bound to a source user in this plan. */
+  private readonly claimed = new Set<string>();
+
+  /**
+   * @param knownSourceIds every source id in the directory or the state: under externalId
+   *   matching, an account whose externalId is one of them belongs to that user.
+   */
+  constructor(
+    users: TargetUser[],
+    private readonly matchBy: MatchBy,
+    private readonly knownSourceIds: ReadonlySet<string> = new Set(),
+  ) {
+    for (const u of users) {
+      this.byId.set(u.id, u);
+      if (u.externalId) push(this.byExternalId, u.externalId, u);
+      push(this.byUserName, u.userName.toLowerCase(), u);
+    }
+  }
+
+  get(id: string): TargetUser | undefined {
+    return this.byId.get(id);
+  }
+
+  claim(user: TargetUser): void {
+    this.claimed.add(user.id);
+  }
+
+  isClaimed(user: TargetUser): boolean {
+    return this.claimed.has(user.id);
+  }
+
+  /** Whether `user` is bound in this plan, or by its externalId, to a directory user other than `sourceId`. */
+  belongsToAnother(user: TargetUser, sourceId: string): boolean {
+    if (this.claimed.has(user.id)) return true;
+    return this.matchBy === "externalId" && user.externalId !== undefined && user.externalId !== sourceId && this.knownSourceIds.has(user.externalId);
+  }
+
+  /**
+   * Whether an account bound to a source user in the state is still that person's. Ids are not
+   * proof: a state file pointed at another tenant behind the same URL, or an app that reuses
+   * ids, would otherwise have us suspend or rename a stranger.
+   */
+  isSameAccount(user: TargetUser, sourceId: string, userNames: string[]): boolean {
+    if (this.matchBy === "externalId" && user.externalId) return user.externalId === sourceId;
+    const name = user.userName.toLowerCase();
+    return userNames.some((n) => n.toLowerCase() === name);
+  }
+
+  /**
+   * The target user a source user corresponds to: externalId first (when we match by it), then
+   * userName case-insensitively among accounts that belong to nobody else.
+   */
+  match(sourceId: string, userName: string): MatchResult {
+    if (this.matchBy === "externalId") {
+      const hits = (this.byExternalId.get(sourceId) ?? []).filter((u) => !this.claimed.has(u.id));
+      if (hits.length === 1) return { user: hits[0] };
+      if (hits.length > 1) return { ambiguous: `${hits.length} target users have externalId ${sourceId}` };
+    }
+    const all = this.byUserName.get(userName.toLowerCase()) ?? [];
+    const hits = all.filter((u) => !this.belongsToAnother(u, sourceId));
+    if (hits.length === 1) return { user: hits[0] };
+    if (hits.length > 1) return { ambiguous: `${hits.length} target users have userName ${userName} (differing only in case)` };
+    // Reported so the caller does not plan a create the target would refuse as a duplicate userName.
+    const taken = all.find((u) => this.belongsToAnother(u, sourceId));
+    return taken ? { taken } : {};
+  }
+}
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}

@@ -1,0 +1,83 @@
+import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import { readFileSync, renameSync } from "node:fs";
+import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.js";
+import { configYaml, DAY, isoPlus, useSandboxAndWorkspace, people, runCli } from "./harness.js";
+
+const T0 = new Date("2026-03-01T09:00:00Z");
+const ctx = useSandboxAndWorkspace();
+const policy = "deprovision:\n  deleted: { suspend: now, delete: 7d }\nsafety: { maxDeprovisionPercent: 100 }\n";
+const userNamed = (n: string) => ctx.sandbox.users().find((u) => u.userName === n);
+
+describe("the state file's history is protected", () => {
+  it("given a sync recorded at a time, when sync --now goes back before it, then it is refused and nothing changes", async () => {
+    await ctx.ws.writeDirectory(people(3));
+    await ctx.ws.writeConfig(configYaml(ctx.sandbox.baseUrl, policy));
+    expect((await runCli(["sync", "--config", ctx.ws.config, "--now", T0.toISOString()], ctx.env)).code).toBe(0);
+    await ctx.ws.writeDirectory(people(2));
+    const before = readFileSync(ctx.ws.state, "utf8");
+
+    const back = await runCli(["sync", "--config", ctx.ws.config, "--now", isoPlus(T0, -30 * DAY)], ctx.env);
+    expect(back.code).toBe(1);
+    expect(back.stderr).toContain("a sync cannot go back in time");
+    expect(readFileSync(ctx.ws.state, "utf8")).toBe(before);
+    expect(userNamed("person3@example.com")!.active).toBe(true);
+
+    // plan may look anywhere in time.
+    expect((await runCli(["plan", "--config", ctx.ws.config, "--now", isoPlus(T0, -30 * DAY)], ctx.env)).code).toBe(0);
+  });
+
+  it("given the state file was moved away but its backup is there, then sync refuses to start over silently", async () => {
+    await ctx.ws.writeDirectory(people(3));
+    await ctx.ws.writeConfig(configYaml(ctx.sandbox.baseUrl, policy));
+    await runCli(["sync", "--config", ctx.ws.config, "--now", T0.toISOString()], ctx.env);
+    await ctx.ws.writeDirectory(people(2)); // person3 leaves: a delete is pending
+    await runCli(["sync", "--config", ctx.ws.config, "--now", isoPlus(T0, DAY)], ctx.env);
+    renameSync(ctx.ws.state, `${ctx.ws.state}.moved`);
+
+    const r = await runCli(["sync", "--config", ctx.ws.config, "--now", isoPlus(T0, 2 * DAY)], ctx.env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(".bak");
+    expect(userNamed("person3@example.com")!.active).toBe(false);
+  });
+});
+
+describe("apps that hide inactive users from GET /Users", () => {
+  let proxy: FaultProxy;
+  beforeAll(async () => {
+    proxy = await startFaultProxy(ctx.sandbox.baseUrl);
+  });
+  afterAll(async () => {
+    await proxy.close();
+  });
+
+  it("given a suspended leaver no longer listed, then the record and its pending delete are kept, and the delete happens when due", async () => {
+    proxy.decide = () => ({ kind: "pass" });
+    await ctx.ws.writeDirectory(people(4));
+    await ctx.ws.writeConfig(configYaml(proxy.baseUrl, policy));
+    expect((await runCli(["sync", "--config", ctx.ws.config, "--now", T0.toISOString()], ctx.env)).code).toBe(0);
+    await ctx.ws.writeDirectory(people(3));
+    const suspended = await runCli(["sync", "--config", ctx.ws.config, "--output", "json", "--now", isoPlus(T0, DAY)], ctx.env);
+    expect(suspended.json.summary.suspend).toBe(1);
+
+    proxy.decide = ({ method, path }) =>
+      method === "GET" && path.endsWith("/Users")
+        ? {
+            kind: "pass",
+            rewrite: (list: any) => {
+              const visible = list.Resources.filter((u: any) => u.active !== false);
+              return { ...list, Resources: visible, totalResults: visible.length };
+            },
+          }
+        : { kind: "pass" };
+
+    const later = await runCli(["sync", "--config", ctx.ws.config, "--output", "json", "--now", isoPlus(T0, 3 * DAY)], ctx.env);
+    expect(later.code, later.stderr).toBe(0);
+    expect(later.json.actions).toEqual([]);
+    expect(later.json.scheduled).toEqual([expect.objectContaining({ op: "delete", key: "person4@example.com", due: isoPlus(T0, 8 * DAY) })]);
+    expect(later.json.warnings.join("\n")).toContain("missing from the target's user listing but exist");
+
+    const due = await runCli(["sync", "--config", ctx.ws.config, "--output", "json", "--now", isoPlus(T0, 8 * DAY)], ctx.env);
+    expect(due.json.actions).toEqual([expect.objectContaining({ op: "delete", key: "person4@example.com", status: "ok" })]);
+    expect(userNamed("person4@example.com")).toBeUndefined();
+  });
+});
