@@ -21,15 +21,6 @@ export function parseDelay(text: string): Delay | undefined {
   return n * unit;
 }
 
-/** Renders a delay the way the config spells it. */
-export function formatDelay(delay: Delay): string {
-  if (delay === "never") return "never";
-  if (delay === 0) return "now";
-  if (delay % DAY === 0) return `${delay / DAY}d`;
-  if (delay % HOUR === 0) return `${delay / HOUR}h`;
-  return `${Math.round(delay / 60_000)}m`;
-}
-
 /** never sorts after every duration. */
 export function compareDelays(a: Delay, b: Delay): number {
   const av = a === "never" ? Infinity : a;

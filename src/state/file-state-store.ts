@@ -29,9 +29,10 @@ export interface FileStateStoreOptions {
   onWarning?: (message: string) => void;
   /**
    * Called once when the run lock is lost while held (another run took it over, or it could not
-   * be refreshed in time), after the warning; `reason` is a sentence naming the lock. The next
-   * write refuses either way; this lets the run stop before its next change to the target.
-   * It runs from a timer: it must not throw (a throw is reported as a warning).
+   * be refreshed in time), after the `onWarning` that names the lock; `reason` is the bare cause,
+   * e.g. "Unable to update lock within the stale threshold". The next write refuses either way;
+   * this lets the run stop before its next change to the target. It runs from a timer and must
+   * not throw (a throw is reported through `onWarning`).
    */
   onLockLost?: (reason: string) => void;
   /** Runs before each rename of a write; a throw aborts the write there. For crash tests. */

@@ -31,7 +31,7 @@ export interface LockOwner {
 export interface RunLockOptions {
   staleMs: number;
   onWarning: (message: string) => void;
-  /** Called once per lost lock, after `onWarning`; see FileStateStoreOptions.onLockLost. */
+  /** Called once per lost lock with proper-lockfile's reason, after `onWarning`; must not throw. */
   onLockLost?: (reason: string) => void;
 }
 
@@ -141,7 +141,7 @@ export class RunLock {
         this.options.onWarning(
           `lost the lock ${this.lockPath} during the run (${error.message}); the state will not be written`,
         );
-
+        this.reportLockLost(error.message);
       },
     });
   }
@@ -150,10 +150,11 @@ export class RunLock {
     const onLockLost = this.options.onLockLost;
     if (!onLockLost) return;
     try {
-      onLockLost(`the lock ${this.lockPath} was lost during this run (${reason}); another run may own it now`);
+      onLockLost(reason);
     } catch (error) {
       // We are inside proper-lockfile's timer: a throw here would kill the process mid-run.
-      this.options.onWarning(`the handler for the lost lock ${this.lockPath} failed: ${error instanceof Error ? error.message : String(error)}`);
+      const message = error instanceof Error ? error.message : String(error);
+      this.options.onWarning(`the handler for the lost lock ${this.lockPath} failed: ${message}`);
     }
   }
 

@@ -95,7 +95,12 @@ export function renderHumanReport(report: JsonReport, style: Style): string {
   }
 
   if (report.adopted.length > 0) {
-    out.push(style("dim", `Adopted ${report.adopted.length} existing target user(s) matched to the directory.`));
+    out.push(style("bold", `Adopt: existing accounts that scimsync takes over (${report.adopted.length})`));
+    for (const a of report.adopted) {
+      const note = a.previousExternalId ? style("dim", `  (its externalId ${a.previousExternalId} is replaced)`) : "";
+      out.push(`  = ${a.key}${note}`);
+    }
+    out.push("");
   }
   for (const w of report.warnings) out.push(style("yellow", `warning: ${w}`));
   if (report.safety.blocked) {

@@ -24,7 +24,7 @@ export interface JsonReport {
     note?: string;
   }>;
   scheduled: Array<{ op: "suspend" | "delete"; type: "User"; key: string; due: string; reason: string }>;
-  adopted: Array<{ type: "User"; key: string }>;
+  adopted: Array<{ type: "User"; key: string; previousExternalId?: string }>;
   summary: Record<ActionOp | "failed" | "skipped", number>;
   safety: SafetyVerdict;
   problems: SourceProblem[];
@@ -59,7 +59,7 @@ export function buildReport(
       return action;
     }),
     scheduled: plan.scheduled.map((s) => ({ op: s.op, type: s.type, key: s.key, due: s.due, reason: s.reason })),
-    adopted: plan.adopted.map((a) => ({ type: a.type, key: a.key })),
+    adopted: plan.adopted.map((a) => (a.previousExternalId ? { type: a.type, key: a.key, previousExternalId: a.previousExternalId } : { type: a.type, key: a.key })),
     summary,
     safety: plan.safety,
     problems,
