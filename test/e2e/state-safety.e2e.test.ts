@@ -81,3 +81,41 @@ describe("apps that hide inactive users from GET /Users", () => {
     expect(userNamed("person4@example.com")).toBeUndefined();
   });
 });
+
+describe("partial failure", () => {
+  let proxy: FaultProxy;
+  beforeAll(async () => {
+    proxy = await startFaultProxy(ctx.sandbox.baseUrl);
+  });
+  afterAll(async () => {
+    await proxy.close();
+  });
+
+  it("given the target refuses one create, then the others are applied, the failure is listed, it exits 3, and the next run retries it", async () => {
+    const refusal = { schemas: ["urn:ietf:params:scim:api:messages:2.0:Error"], status: "400", scimType: "invalidValue", detail: "title is too long" };
+    proxy.decide = ({ method, body }) => (method === "POST" && body.includes("person2@example.com") ? { kind: "respond", status: 400, body: refusal } : { kind: "pass" });
+    await ctx.ws.writeDirectory(people(4));
+    await ctx.ws.writeConfig(configYaml(proxy.baseUrl, policy));
+
+    const json = await runCli(["sync", "--config", ctx.ws.config, "--output", "json"], ctx.env);
+    expect(json.code, json.stderr).toBe(3);
+    expect(json.json.result).toBe("failed");
+    expect(json.json.summary).toMatchObject({ create: 3, failed: 1 });
+    expect(json.json.actions.find((a: any) => a.status === "failed")).toMatchObject({
+      op: "create",
+      key: "person2@example.com",
+      error: expect.stringContaining("title is too long"),
+    });
+
+    const human = await runCli(["sync", "--config", ctx.ws.config], ctx.env);
+    expect(human.code).toBe(3);
+    expect(human.stdout).toMatch(/person2@example\.com .*FAILED: .*title is too long/);
+    expect(human.stdout).toContain("1 failed (retried next run)");
+
+    proxy.decide = () => ({ kind: "pass" });
+    const retry = await runCli(["sync", "--config", ctx.ws.config, "--output", "json"], ctx.env);
+    expect(retry.code, retry.stderr).toBe(0);
+    expect(retry.json.actions).toEqual([expect.objectContaining({ op: "create", key: "person2@example.com", status: "ok" })]);
+    expect(ctx.sandbox.users()).toHaveLength(4);
+  });
+});
