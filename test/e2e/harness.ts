@@ -5,6 +5,8 @@
 import { spawn } from "node:child_process";
 import { beforeAll, afterAll, beforeEach, afterEach } from "vitest";
 import { startSandbox, type Sandbox } from "../../src/sandbox/server.js";
+import type { SourceUser } from "../../src/core/model.js";
+import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.js";
 import { mkdtemp, writeFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -12,19 +14,8 @@ import { join, resolve } from "node:path";
 export const CLI = resolve(import.meta.dirname, "../../bin/scimsync.js");
 export const DAY = 86_400_000;
 
-export interface DirUser {
-  id: string;
-  userName: string;
-  email?: string;
-  givenName?: string;
-  familyName?: string;
-  displayName?: string;
-  active?: boolean;
-  title?: string;
-  department?: string;
-  employeeNumber?: string;
-  manager?: string;
-}
+/** A user as the directory file holds it: the source model's fields, most of them optional. */
+export type DirUser = Partial<Omit<SourceUser, "extra">> & { id: string; userName: string };
 export interface DirGroup {
   id: string;
   displayName: string;
@@ -158,4 +149,23 @@ export function useSandboxAndWorkspace(): E2eContext {
     await ctx.ws.cleanup();
   });
   return ctx;
+}
+
+/**
+ * A fault proxy in front of the file's sandbox for the tests of one describe block; it passes
+ * everything through at the start of each test.
+ */
+export function useFaultProxy(ctx: E2eContext): { proxy: FaultProxy } {
+  const holder = {} as { proxy: FaultProxy };
+  beforeAll(async () => {
+    holder.proxy = await startFaultProxy(ctx.sandbox.baseUrl);
+  });
+  beforeEach(() => {
+    holder.proxy.decide = () => ({ kind: "pass" });
+    holder.proxy.seen.length = 0;
+  });
+  afterAll(async () => {
+    await holder.proxy.close();
+  });
+  return holder;
 }

@@ -1,8 +1,7 @@
-import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import { describe, it, expect } from "vitest";
 import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
-import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.js";
-import { CLI, configYaml, DAY, isoPlus, useSandboxAndWorkspace, people, runCli } from "./harness.js";
+import { CLI, configYaml, DAY, isoPlus, useSandboxAndWorkspace, useFaultProxy, people, runCli } from "./harness.js";
 
 const T0 = new Date("2026-03-01T09:00:00Z");
 const ctx = useSandboxAndWorkspace();
@@ -72,18 +71,12 @@ describe("scope", () => {
 });
 
 describe("interruption", () => {
-  let proxy: FaultProxy;
-  beforeAll(async () => {
-    proxy = await startFaultProxy(ctx.sandbox.baseUrl);
-  });
-  afterAll(async () => {
-    await proxy.close();
-  });
+  const fault = useFaultProxy(ctx);
 
   it("given Ctrl-C during a sync, then requests in flight finish, the state records every account created, and it exits 130", async () => {
-    proxy.decide = ({ method }) => (method === "POST" ? { kind: "pass", delayMs: 150 } : { kind: "pass" });
+    fault.proxy.decide = ({ method }) => (method === "POST" ? { kind: "pass", delayMs: 150 } : { kind: "pass" });
     await ctx.ws.writeDirectory(people(40));
-    await ctx.ws.writeConfig(configYaml(proxy.baseUrl, "safety: { maxDeprovisionPercent: 100 }\n").replace("rateLimit: 0", "rateLimit: 0\n  concurrency: 2"));
+    await ctx.ws.writeConfig(configYaml(fault.proxy.baseUrl, "safety: { maxDeprovisionPercent: 100 }\n").replace("rateLimit: 0", "rateLimit: 0\n  concurrency: 2"));
 
     const child = spawn(process.execPath, [CLI, "sync", "--config", ctx.ws.config, "--output", "json"], {
       env: { ...process.env, ...ctx.env, NO_COLOR: "1" },
@@ -116,7 +109,7 @@ describe("interruption", () => {
     expect(state.lastRun.result).toBe("interrupted");
 
     // The next run finishes the job without duplicates.
-    proxy.decide = () => ({ kind: "pass" });
+    fault.proxy.decide = () => ({ kind: "pass" });
     const next = await runCli(["sync", "--config", ctx.ws.config, "--output", "json"], ctx.env);
     expect(next.code, next.stderr).toBe(0);
     expect(next.json.summary.create).toBe(40 - created);

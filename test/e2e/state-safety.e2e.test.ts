@@ -1,7 +1,6 @@
-import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import { describe, it, expect } from "vitest";
 import { readFileSync, renameSync } from "node:fs";
-import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.js";
-import { configYaml, DAY, isoPlus, useSandboxAndWorkspace, people, runCli } from "./harness.js";
+import { configYaml, DAY, isoPlus, useSandboxAndWorkspace, useFaultProxy, people, runCli } from "./harness.js";
 
 const T0 = new Date("2026-03-01T09:00:00Z");
 const ctx = useSandboxAndWorkspace();
@@ -42,24 +41,18 @@ describe("the state file's history is protected", () => {
 });
 
 describe("apps that hide inactive users from GET /Users", () => {
-  let proxy: FaultProxy;
-  beforeAll(async () => {
-    proxy = await startFaultProxy(ctx.sandbox.baseUrl);
-  });
-  afterAll(async () => {
-    await proxy.close();
-  });
+  const fault = useFaultProxy(ctx);
 
   it("given a suspended leaver no longer listed, then the record and its pending delete are kept, and the delete happens when due", async () => {
-    proxy.decide = () => ({ kind: "pass" });
+    fault.proxy.decide = () => ({ kind: "pass" });
     await ctx.ws.writeDirectory(people(4));
-    await ctx.ws.writeConfig(configYaml(proxy.baseUrl, policy));
+    await ctx.ws.writeConfig(configYaml(fault.proxy.baseUrl, policy));
     expect((await runCli(["sync", "--config", ctx.ws.config, "--now", T0.toISOString()], ctx.env)).code).toBe(0);
     await ctx.ws.writeDirectory(people(3));
     const suspended = await runCli(["sync", "--config", ctx.ws.config, "--output", "json", "--now", isoPlus(T0, DAY)], ctx.env);
     expect(suspended.json.summary.suspend).toBe(1);
 
-    proxy.decide = ({ method, path }) =>
+    fault.proxy.decide = ({ method, path }) =>
       method === "GET" && path.endsWith("/Users")
         ? {
             kind: "pass",
@@ -83,19 +76,13 @@ describe("apps that hide inactive users from GET /Users", () => {
 });
 
 describe("partial failure", () => {
-  let proxy: FaultProxy;
-  beforeAll(async () => {
-    proxy = await startFaultProxy(ctx.sandbox.baseUrl);
-  });
-  afterAll(async () => {
-    await proxy.close();
-  });
+  const fault = useFaultProxy(ctx);
 
   it("given the target refuses one create, then the others are applied, the failure is listed, it exits 3, and the next run retries it", async () => {
     const refusal = { schemas: ["urn:ietf:params:scim:api:messages:2.0:Error"], status: "400", scimType: "invalidValue", detail: "title is too long" };
-    proxy.decide = ({ method, body }) => (method === "POST" && body.includes("person2@example.com") ? { kind: "respond", status: 400, body: refusal } : { kind: "pass" });
+    fault.proxy.decide = ({ method, body }) => (method === "POST" && body.includes("person2@example.com") ? { kind: "respond", status: 400, body: refusal } : { kind: "pass" });
     await ctx.ws.writeDirectory(people(4));
-    await ctx.ws.writeConfig(configYaml(proxy.baseUrl, policy));
+    await ctx.ws.writeConfig(configYaml(fault.proxy.baseUrl, policy));
 
     const json = await runCli(["sync", "--config", ctx.ws.config, "--output", "json"], ctx.env);
     expect(json.code, json.stderr).toBe(3);
@@ -112,7 +99,7 @@ describe("partial failure", () => {
     expect(human.stdout).toMatch(/person2@example\.com .*FAILED: .*title is too long/);
     expect(human.stdout).toContain("1 failed (retried next run)");
 
-    proxy.decide = () => ({ kind: "pass" });
+    fault.proxy.decide = () => ({ kind: "pass" });
     const retry = await runCli(["sync", "--config", ctx.ws.config, "--output", "json"], ctx.env);
     expect(retry.code, retry.stderr).toBe(0);
     expect(retry.json.actions).toEqual([expect.objectContaining({ op: "create", key: "person2@example.com", status: "ok" })]);
