@@ -202,6 +202,11 @@ describe("SCIM sandbox", () => {
       }
       expect(seen).toEqual(Array.from({ length: 45 }, (_, i) => `user${String(i).padStart(2, "0")}@example.com`));
 
+      // An offset that is not a multiple of the page size.
+      const odd = await scim(sb, "GET", "/Users?startIndex=7&count=5");
+      expect(odd.body).toMatchObject({ totalResults: 45, startIndex: 7, itemsPerPage: 5 });
+      expect(odd.body.Resources.map((u: Json) => u.userName)).toEqual(["user06", "user07", "user08", "user09", "user10"].map((n) => `${n}@example.com`));
+
       // Past the end: an empty page, not page 1 again (scimmy's default).
       const beyond = await scim(sb, "GET", "/Users?startIndex=46&count=20");
       expect(beyond.body).toMatchObject({ totalResults: 45, Resources: [], itemsPerPage: 0 });

@@ -1,7 +1,8 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import express, { type ErrorRequestHandler, type NextFunction, type Request, type RequestHandler, type Response } from "express";
 import { FilterLiteralError, protectLiterals, restoreLiterals, type FilterLiterals, type ProtectedFilter } from "./filter-literals.js";
-import { attachContext, filterSyntaxProblem, MAX_BODY_BYTES, SCIM_CONTENT_TYPE } from "./scimmy-glue.js";
+import { attachContext, contextOf, filterSyntaxProblem, MAX_BODY_BYTES, SCIM_CONTENT_TYPE } from "./scimmy-glue.js";
+
 import type { RequestLogEntry } from "./server.js";
 import type { SandboxStore } from "./store.js";
 
@@ -93,6 +94,15 @@ export function bindStore(store: SandboxStore): RequestHandler {
   };
 }
 
+/** The startIndex a list request asked for, when the glue cut the page itself. */
+function pageStartOf(req: Request): number | undefined {
+  try {
+    return contextOf(req).pageStart;
+  } catch {
+    return undefined; // no store bound: not a resource request
+  }
+}
+
 function absolutise(value: unknown, origin: string): void {
   const meta = (value as { meta?: { location?: unknown } } | null)?.meta;
   if (meta && typeof meta.location === "string" && meta.location.startsWith("/")) meta.location = `${origin}${meta.location}`;
@@ -113,6 +123,8 @@ export function shapeResponses(origin: () => string): RequestHandler {
       if (Array.isArray(body.schemas) && body.schemas.includes(LIST_SCHEMA) && Array.isArray(body.Resources)) {
         for (const resource of body.Resources) absolutise(resource, origin());
         body.itemsPerPage = body.Resources.length;
+        const pageStart = pageStartOf(req);
+        if (pageStart !== undefined) body.startIndex = pageStart;
       }
       if (Array.isArray(body.schemas) && body.schemas.includes(BULK_RESPONSE_SCHEMA) && Array.isArray(body.Operations)) {
         for (const operation of body.Operations as { location?: unknown }[]) {
