@@ -229,4 +229,22 @@ describe("applyPlan: order, safety, interruption, credentials", () => {
     ]);
     expect(outcome.results[0]!.error).toMatch(/404/);
   });
+
+  it("given a rename, then the state takes the new userName only once the target has accepted it", async () => {
+    const state = await seedManaged(2);
+    await createDirectly({ userName: "taken@example.com" });
+    const actual = await client.listUsers();
+    const desired = [aDesiredUser({ id: "u1", userName: "taken@example.com" }), aDesiredUser({ id: "u2", userName: "fresh@example.com" })];
+    const plan = planChanges(aPlanInput({ desired, actual, state, now: T0 }));
+    expect(plan.state.users["u1"]!.userName).toBe("u1@example.com");
+
+    const outcome = await applyPlan(plan, options(actual));
+
+    expect(outcome.results.map((r) => [r.key, r.status])).toEqual([
+      ["fresh@example.com", "ok"],
+      ["taken@example.com", "failed"],
+    ]);
+    expect(outcome.state.users["u1"]!.userName).toBe("u1@example.com"); // the 409: still the old name
+    expect(outcome.state.users["u2"]!.userName).toBe("fresh@example.com");
+  });
 });

@@ -117,9 +117,6 @@ describe("FileSource with JSON", () => {
     { name: "no id", record: aUser(2, { id: undefined }), reason: "id is missing", userName: "user2@example.com" },
     { name: "a blank id", record: aUser(2, { id: "   " }), reason: "id is missing", userName: "user2@example.com" },
     { name: "no userName", record: aUser(2, { userName: undefined }), reason: "userName is missing", id: "u-2" },
-    { name: "no email", record: aUser(2, { email: undefined }), reason: "email is missing", id: "u-2", userName: "user2@example.com" },
-    { name: "a blank email", record: aUser(2, { email: "  " }), reason: "email is missing", id: "u-2", userName: "user2@example.com" },
-    { name: "a null email", record: aUser(2, { email: null }), reason: "email is missing", id: "u-2", userName: "user2@example.com" },
     { name: "a bad email", record: aUser(2, { email: "user2 at example.com" }), reason: 'email "user2 at example.com" is not an email address', id: "u-2", userName: "user2@example.com" },
     { name: "active as text", record: aUser(2, { active: "yes" }), reason: 'active must be true or false', id: "u-2", userName: "user2@example.com" },
     { name: "active as null", record: aUser(2, { active: null }), reason: "active must be true or false (in CSV also yes/no/1/0, or empty), got null", id: "u-2", userName: "user2@example.com" },
@@ -142,10 +139,25 @@ describe("FileSource with JSON", () => {
     expect(snapshot.complete).toBe(true);
   });
 
-  it("Given a record without email, the problem says exactly that", async () => {
-    const snapshot = await readJson({ users: [aUser(1), aUser(2, { email: undefined })] });
-    expect(snapshot.users.map((u) => u.id)).toEqual(["u-1"]);
-    expect(snapshot.problems).toEqual([{ location: "users[1]", id: "u-2", userName: "user2@example.com", reason: "email is missing" }]);
+  it.each([
+    { name: "no email", email: undefined },
+    { name: "a null email", email: null },
+    { name: "a blank email", email: "   " },
+  ])("Given a record with $name, it reads a valid user without email", async (c) => {
+    const snapshot = await readJson({ users: [aUser(1), aUser(2, { email: c.email })] });
+    expect(snapshot.problems).toEqual([]);
+    expect(snapshot.users.map((u) => u.id)).toEqual(["u-1", "u-2"]);
+    expect(snapshot.users[1]).not.toHaveProperty("email");
+    expect(snapshot.protectedIds).toEqual([]);
+    expect(snapshot.complete).toBe(true);
+  });
+
+  it("Given a leaver whose mailbox is gone (active false, no email), it reads them as inactive so they can be deprovisioned", async () => {
+    const snapshot = await readJson({ users: [aUser(1), aUser(2, { email: undefined, active: false })] });
+    expect(snapshot.problems).toEqual([]);
+    expect(snapshot.users[1]).toEqual({ id: "u-2", userName: "user2@example.com", givenName: "Given", familyName: "Family2", active: false });
+    expect(snapshot.protectedIds).toEqual([]);
+    expect(snapshot.protectedUserNames).toEqual([]);
   });
 
   it("Given a record with several faults, it lists every one in the reason", async () => {
@@ -315,25 +327,42 @@ describe("FileSource with CSV", () => {
     expect(error.hint).toContain("id,userName,email");
   });
 
-  it("Given a row with an empty email, it reports the row as missing its email, skips it and protects it", async () => {
-    const text = [HEADER, "u-1,ana@example.com,ana@example.com,Ana,Lima,yes,,", "u-2,bo@example.com, ,Bo,Berg,yes,,Sales"].join("\n");
+  it("Given rows with an empty email cell, it reads them as valid users without email, leavers included", async () => {
+    const text = [HEADER, "u-1,ana@example.com,ana@example.com,Ana,Lima,yes,,", "u-2,bo@example.com, ,Bo,Berg,yes,,Sales", "u-3,cy@example.com,,Cy,Cole,no,,"].join("\n");
     const snapshot = await readFileText("people.csv", text);
-    expect(snapshot.users.map((u) => u.id)).toEqual(["u-1"]);
-    expect(snapshot.problems).toEqual([{ location: "line 3", id: "u-2", userName: "bo@example.com", reason: "email is missing" }]);
-    expect(snapshot.protectedIds).toEqual(["u-2"]);
-    expect(snapshot.protectedUserNames).toEqual(["bo@example.com"]);
-    expect(snapshot.groups).toEqual([]);
+    expect(snapshot.problems).toEqual([]);
+    expect(snapshot.users.map((u) => [u.id, u.email, u.active])).toEqual([
+      ["u-1", "ana@example.com", true],
+      ["u-2", undefined, true],
+      ["u-3", undefined, false],
+    ]);
+    expect(snapshot.users[1]).not.toHaveProperty("email");
+    expect(snapshot.users[2]).not.toHaveProperty("email");
+    expect(snapshot.protectedIds).toEqual([]);
+    expect(snapshot.groups).toEqual([{ id: "Sales", displayName: "Sales", members: ["u-2"] }]);
     expect(snapshot.complete).toBe(true);
   });
 
-  it("Given a header without an email column, it fails naming the column", async () => {
-    const error = await readError("people.csv", "id,userName,givenName\nu-1,ana@example.com,Ana\n");
-    expect(error.message).toContain("has no email column");
+  it("Given a header without an email column, it reads the users without email", async () => {
+    const snapshot = await readFileText("people.csv", "id,userName,givenName,active\nu-1,ana@example.com,Ana,yes\nu-2,bo@example.com,Bo,no\n");
+    expect(snapshot.problems).toEqual([]);
+    expect(snapshot.users).toEqual([
+      { id: "u-1", userName: "ana@example.com", givenName: "Ana", active: true },
+      { id: "u-2", userName: "bo@example.com", givenName: "Bo", active: false },
+    ]);
+    expect(snapshot.complete).toBe(true);
   });
 
-  it("Given a header with neither userName nor email, it names both", async () => {
-    const error = await readError("people.csv", "id,givenName\nu-1,Ana\n");
-    expect(error.message).toContain("has no userName or email column");
+  it("Given a header without a userName column, it fails naming only that column", async () => {
+    const error = await readError("people.csv", "id,email\nu-1,ana@example.com\n");
+    expect(error.message).toContain("has no userName column");
+    expect(error.message).not.toContain("email");
+  });
+
+  it("Given a header with neither id nor userName, it names both and only those", async () => {
+    const error = await readError("people.csv", "givenName,email\nAna,ana@example.com\n");
+    expect(error.message).toContain("has no id or userName column");
+    expect(error.message).not.toContain("email");
   });
 
   it("Given an empty CSV file, it fails", async () => {

@@ -449,8 +449,9 @@ describe("planChanges: creating and adopting", () => {
         changes: { userName: { from: "ada.lovelace@example.com", to: "ada@example.com" } },
       },
     ]);
+    // The state records the name the account has until the rename has been applied.
     expect(plan.state.users).toEqual({
-      ada: { targetId: "t-99", userName: "ada@example.com", origin: "adopted", since: iso(0), conditions: {} },
+      ada: { targetId: "t-99", userName: "ada.lovelace@example.com", origin: "adopted", since: iso(0), conditions: {} },
     });
   });
 
@@ -472,7 +473,7 @@ describe("planChanges: creating and adopting", () => {
 
     expect(plan.adopted).toEqual([{ type: "User", key: "ada@example.com", sourceId: "ada", targetId: "t-7" }]);
     expect(plan.actions).toEqual([]);
-    expect(plan.state.users.ada).toEqual({ targetId: "t-7", userName: "ada@example.com", origin: "adopted", since: iso(0), conditions: {} });
+    expect(plan.state.users.ada).toEqual({ targetId: "t-7", userName: "ADA@Example.COM", origin: "adopted", since: iso(0), conditions: {} });
   });
 
   it("Given matchBy externalId and a hand-made account without externalId, When planned, Then it is adopted by userName and given the externalId", () => {
@@ -978,33 +979,89 @@ describe("planChanges: the clock", () => {
 
 describe("planChanges: the state's target ids are checked, not trusted", () => {
   it.each<MatchBy>(["externalId", "userName"])(
-    "matchBy %s: Given the id in the state now names a stranger's account, When bob has left, Then the stranger is not suspended",
+    "matchBy %s: Given the id in the state now names a stranger's account, When bob has left, Then bob is held: the stranger untouched, bob's record kept",
     (matchBy) => {
       const mapping = matchBy === "userName" ? MAPPING_BY_USERNAME : MAPPING;
       // Another tenant behind the same URL, or an app that reuses ids: t-bob is zoe's account now.
       const zoe = aTargetUser({ id: "b-2", userName: "zoe@tenantb.example" }, { id: "t-bob" });
-      const state = aState({ bob: aManagedRecord("bob") });
+      const state = aState({ bob: aManagedRecord("bob", { conditions: { deleted: iso(-days(3)) } }) });
 
       const plan = planChanges(
         aPlanInput({ matchBy, mapping, actual: [zoe], state, policy: policyWith("deleted", { suspend: 0, delete: 0 }) }),
       );
 
       expect(plan.actions).toEqual([]);
-      expect(plan.state.users).toEqual({});
-      expect(plan.warnings).toEqual([
-        expect.stringContaining("bob@example.com: target account t-bob is now zoe@tenantb.example"),
-        "bob@example.com: the account is no longer on the target; scimsync stops tracking it",
+      expect(plan.scheduled).toEqual([]);
+      expect(plan.held).toEqual([
+        { type: "User", key: "bob@example.com", sourceId: "bob", reason: expect.stringContaining("its account t-bob is now zoe@tenantb.example (externalId b-2)") },
       ]);
+      expect(plan.state.users).toEqual(state.users);
     },
   );
 
-  it("Given the id in the state names a stranger's account, When ada is still in the directory, Then ada's account is re-created, the stranger untouched", () => {
+  it("Given the id in the state names a stranger's account, When ada is still in the directory, Then ada is held and the stranger is neither updated nor adopted", () => {
     const stranger = aTargetUser({ id: "y-1", userName: "yan@tenantb.example" }, { id: "t-ada" });
     const state = aState({ ada: aManagedRecord("ada") });
 
     const plan = planChanges(aPlanInput({ desired: [aDesiredUser({ id: "ada" })], actual: [stranger], state }));
 
-    expect(plan.actions.map((a) => [a.op, a.key, a.targetId ?? null])).toEqual([["create", "ada@example.com", null]]);
+    expect(plan.actions).toEqual([]);
+    expect(plan.held.map((h) => h.key)).toEqual(["ada@example.com"]);
+    expect(plan.state.users).toEqual(state.users);
+  });
+
+  it("Given matchBy userName and a rename that failed last run, When planned again, Then the account is still recognised by the name the state confirmed", () => {
+    // The state holds the confirmed name; the directory already has the new one; the target the old one.
+    const account = aTargetUser({ id: "alice" }, { id: "t-alice", externalId: null });
+    const state = aState({ alice: aManagedRecord("alice") });
+    const renamed = aDesiredUser({ id: "alice", userName: "alice.smith@example.com" }, { mapping: MAPPING_BY_USERNAME });
+    // A hand-made account already holds the new name: the rename will fail again, but nothing is taken over.
+    const squatter = aTargetUser({ id: "someone" }, { id: "t-squat", userName: "alice.smith@example.com", externalId: null });
+
+    const plan = planChanges(aPlanInput({ matchBy: "userName", mapping: MAPPING_BY_USERNAME, desired: [renamed], actual: [account, squatter], state }));
+
+    expect(plan.held).toEqual([]);
+    expect(plan.adopted).toEqual([]);
+    expect(plan.actions).toEqual([expect.objectContaining({ op: "update", targetId: "t-alice" })]);
+    expect(plan.state.users.alice).toMatchObject({ targetId: "t-alice", userName: "alice@example.com" });
+  });
+
+  it("Given matchBy userName, When the app renamed the account but it carries the source id as externalId, Then it is recognised", () => {
+    const account = aTargetUser({ id: "carol" }, { id: "t-carol", userName: "carol.x@example.com" });
+    const state = aState({ carol: aManagedRecord("carol") });
+
+    const plan = planChanges(
+      aPlanInput({ matchBy: "userName", mapping: MAPPING_BY_USERNAME, desired: [aDesiredUser({ id: "carol" }, { mapping: MAPPING_BY_USERNAME })], actual: [account], state }),
+    );
+
+    expect(plan.held).toEqual([]);
+    expect(plan.actions).toEqual([expect.objectContaining({ op: "update", changes: { userName: { from: "carol.x@example.com", to: "carol@example.com" } } })]);
+  });
+
+  it("Given an account missing from the listing whose lookup failed, When its user has left, Then the user is held and the record kept", () => {
+    const state = aState({ bob: aManagedRecord("bob", { conditions: { deleted: iso(-days(40)) } }) });
+
+    const plan = planChanges(aPlanInput({ actual: [], state, unconfirmedTargetIds: ["t-bob"] }));
+
+    expect(plan.held).toEqual([expect.objectContaining({ key: "bob@example.com", reason: expect.stringContaining("could not be looked up") })]);
+    expect(plan.state.users).toEqual(state.users);
+    expect(plan.warnings).toEqual([]);
+  });
+
+  it("Given many managed accounts gone from the target at once, Then nothing is dropped or re-created and the safety limit blocks the run", () => {
+    const state = aState(Object.fromEntries(["a", "b", "c", "d", "e"].map((id) => [id, aManagedRecord(id)])));
+    const desired = ["a", "b", "c", "d", "e"].map((id) => aDesiredUser({ id }));
+    const limits = { maxDeprovisions: 2, maxDeprovisionPercent: 100 };
+
+    const plan = planChanges(aPlanInput({ desired, actual: [], state, safety: limits }));
+
+    expect(plan.actions).toEqual([]);
+    expect(plan.held).toHaveLength(5);
+    expect(plan.safety).toMatchObject({ blocked: true, reason: expect.stringContaining("5 users have disappeared from the target, more than safety.maxDeprovisions (2)") });
+    expect(plan.state.users).toEqual(state.users);
+
+    const allowed = planChanges(aPlanInput({ desired, actual: [], state, safety: limits, allowMassDeprovision: true }));
+    expect(allowed.actions.map((a) => a.op)).toEqual(["create", "create", "create", "create", "create"]);
   });
 
   it("Given ada was renamed in the directory and the app keeps no externalId, When planned, Then her account is still recognised by the recorded userName", () => {

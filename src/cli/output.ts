@@ -13,6 +13,8 @@ export interface Output {
   progress: EventSink;
   report(report: JsonReport): void;
   warn(message: string): void;
+  /** A fatal error after the report was printed (the exit code says the rest). */
+  fail(message: string, hint?: string): void;
 }
 
 export function makeOutput(format: OutputFormat, quiet = false): Output {
@@ -28,6 +30,10 @@ export function makeOutput(format: OutputFormat, quiet = false): Output {
     style: outStyle,
     progress,
     warn,
+    fail(message, hint) {
+      writeErr(errStyle(["bold", "red"], "error: ") + message);
+      if (hint) writeErr(errStyle("dim", `  hint: ${hint}`));
+    },
     report(report) {
       if (format === "json") process.stdout.write(JSON.stringify(report, null, 2) + "\n");
       else process.stdout.write(renderHumanReport(report, outStyle));

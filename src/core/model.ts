@@ -90,7 +90,10 @@ export interface TargetUser {
 
 export interface StateUser {
   targetId: string;
-  /** Last known userName, for display and as a fallback match. */
+  /**
+   * The userName last seen on the target or successfully written to it: never a rename that is
+   * only planned. It identifies the account when the target keeps no externalId.
+   */
   userName: string;
   origin: "created" | "adopted";
   /** ISO time we created or adopted it. */
@@ -170,9 +173,23 @@ export interface SafetyVerdict {
   /** Deprovisioning actions (suspend + delete) that this plan would apply. */
   deprovisions: number;
   managed: number;
+  /** A safety limit holds back every suspend and delete of this run (--allow-mass-deprovision overrides). */
   blocked: boolean;
   /** Why it was blocked, in words an administrator can act on. */
   reason?: string;
+  /**
+   * Set when no deprovisioning could even be planned because the directory, the scope or the
+   * target could not be read completely. Not overridable: the input must be fixed.
+   */
+  failClosed?: string;
+}
+
+/** A managed user for whom nothing is done until an administrator looks: the reason says why. */
+export interface HeldUser {
+  type: "User";
+  key: string;
+  sourceId: string;
+  reason: string;
 }
 
 export interface Plan {
@@ -182,6 +199,7 @@ export interface Plan {
   actions: PlannedAction[];
   scheduled: ScheduledAction[];
   adopted: AdoptedUser[];
+  held: HeldUser[];
   safety: SafetyVerdict;
   /** Notes for the administrator (fail-closed, skipped records, unmanaged conflicts). */
   warnings: string[];

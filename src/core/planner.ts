@@ -7,6 +7,7 @@ import type {
   DesiredUser,
   Plan,
   PlannedAction,
+  HeldUser,
   SafetyLimits,
   ScheduledAction,
   StateUser,
@@ -15,7 +16,7 @@ import type {
 } from "./model.js";
 import { diffUser, type CompiledEntry, type MatchBy } from "./mapping.js";
 import { TargetIndex } from "./target-index.js";
-import { judgeSafety } from "./safety.js";
+import { exceedsLimits, judgeSafety } from "./safety.js";
 
 export { judgeSafety } from "./safety.js";
 
@@ -34,6 +35,13 @@ export interface PlanInput {
    * nothing and no suspend or delete is planned, nor any new deprovisioning timer started.
    */
   deprovisioningAllowed: boolean;
+  /** Why deprovisioning is not allowed, for the administrator. */
+  failClosedReason?: string;
+  /**
+   * Managed accounts missing from the listing whose lookup by id failed: their users are held,
+   * since "missing" proves nothing about them.
+   */
+  unconfirmedTargetIds?: string[];
   /** Users whose source record was malformed and skipped: left exactly as they are. */
   protectedIds?: string[];
   protectedUserNames?: string[];
@@ -63,45 +71,78 @@ export function planChanges(input: PlanInput): Plan {
   const nowMs = input.now.getTime();
   const index = new TargetIndex(input.actual, input.matchBy, new Set([...input.desired.map((d) => d.sourceId), ...Object.keys(input.state.users)]));
   const users = cloneUsers(input.state.users);
+  const managedCount = Object.keys(input.state.users).length;
   const actions: PlannedAction[] = [];
   const scheduled: ScheduledAction[] = [];
   const adopted: AdoptedUser[] = [];
+  const held: HeldUser[] = [];
+  const heldIds = new Set<string>();
   const warnings = [...(input.warnings ?? [])];
   const protectedIds = new Set(input.protectedIds ?? []);
   const protectedNames = new Set((input.protectedUserNames ?? []).map((n) => n.toLowerCase()));
+  const unconfirmed = new Set(input.unconfirmedTargetIds ?? []);
+  const desiredById = new Map(input.desired.map((d) => [d.sourceId, d]));
 
   // Which source id manages which target id, so a newcomer never takes over a managed account.
   const managedTargetIds = new Map<string, string>();
-
-  // Bind every managed user to its target user first, so matching newcomers cannot claim them.
   const located = new Map<string, TargetUser>();
-  const desiredById = new Map(input.desired.map((d) => [d.sourceId, d]));
   const bind = (sourceId: string, target: TargetUser): void => {
     index.claim(target);
     located.set(sourceId, target);
     managedTargetIds.set(target.id, sourceId);
   };
-  // Records whose account is still there are bound before any record is re-matched: otherwise a
-  // record whose account vanished, coming earlier in the state, could take over another managed
-  // user's account by userName (a leaver re-matched to the new hire who reuses the userName),
-  // which would then be suspended or deleted as the leaver's.
-  const vanished: string[] = [];
+  // A held record stays exactly as it is: not re-matched, re-created, dropped or deprovisioned.
+  const hold = (sourceId: string, key: string, reason: string): void => {
+    held.push({ type: "User", key, sourceId, reason });
+    heldIds.add(sourceId);
+  };
+
+  // Every record whose account is still there is bound before any record is re-matched:
+  // otherwise a record whose account vanished, coming earlier in the state, could take over
+  // another managed user's account by userName (a leaver re-matched to the new hire who reuses
+  // the userName), which would then be suspended or deleted as the leaver's.
+  let vanished: string[] = [];
   for (const [sourceId, record] of Object.entries(users)) {
     const target = index.get(record.targetId);
-    const userNames = [record.userName, desiredById.get(sourceId)?.userName ?? record.userName];
-    if (target && !index.isClaimed(target) && index.isSameAccount(target, sourceId, userNames)) {
-      bind(sourceId, target);
+    if (target && !index.isClaimed(target)) {
+      if (index.isSameAccount(target, sourceId, [record.userName, desiredById.get(sourceId)?.userName ?? record.userName])) {
+        bind(sourceId, target);
+        record.userName = target.userName; // what the target says now is the truth to match by later
+        continue;
+      }
+      // Ids are not proof: another tenant behind the same URL, an app that reuses ids, or a
+      // rename we did not make. Claimed so nobody adopts it while in doubt.
+      index.claim(target);
+      hold(
+        sourceId,
+        record.userName,
+        `its account ${target.id} is now ${target.userName}${target.externalId ? ` (externalId ${target.externalId})` : ""}, ` +
+          `not the account scimsync recorded; nothing is done for this user until that is resolved ` +
+          `(rename the account back in the app, or check that state.path and the token belong to this target)`,
+      );
       continue;
     }
-    if (target && !index.isClaimed(target)) {
-      warnings.push(
-        `${record.userName}: target account ${target.id} is now ${target.userName}` +
-          `${target.externalId ? ` (externalId ${target.externalId})` : ""}, not the account scimsync created or adopted; ` +
-          `it is left alone (is the state file or the token meant for another tenant?)`,
-      );
+    if (target) {
+      hold(sourceId, record.userName, `its account ${target.id} is recorded for another user too; check the state file`);
+      continue;
+    }
+    if (unconfirmed.has(record.targetId)) {
+      hold(sourceId, record.userName, `its account ${record.targetId} is missing from the target's user list and could not be looked up; it is checked again next run`);
+      continue;
     }
     vanished.push(sourceId);
   }
+
+  // Many managed accounts gone at once is likelier a wrong tenant or a broken app than real
+  // deletions: nothing is dropped or re-created for them until an administrator agrees.
+  const vanishedReason = input.allowMassDeprovision
+    ? undefined
+    : exceedsLimits(vanished.length, managedCount, input.safety, "have disappeared from the target");
+  if (vanishedReason) {
+    for (const sourceId of vanished) hold(sourceId, users[sourceId]!.userName, `its account is gone from the target, and so are many others: ${vanishedReason}`);
+    vanished = [];
+  }
+
   for (const sourceId of vanished) {
     // Recreated or restored on the target under a new id: find it the way we would adopt it.
     // Only for users still active in the source. A user on its way out whose account vanished is
@@ -112,11 +153,13 @@ export function planChanges(input: PlanInput): Plan {
     const found = index.match(sourceId, want.userName);
     if (found.user && (found.user.active || found.user.externalId === sourceId)) {
       users[sourceId]!.targetId = found.user.id;
+      users[sourceId]!.userName = found.user.userName;
       bind(sourceId, found.user);
     }
   }
 
-  const deprovision = (sourceId: string, record: StateUser, reason: DeprovisionReason, key: string): void => {
+  const deprovision = (sourceId: string, record: StateUser, reason: DeprovisionReason): void => {
+    const key = record.userName;
     const target = located.get(sourceId);
     if (!target) {
       // Gone from the target (confirmed by id, not just missing from a listing): nothing left to
@@ -156,11 +199,11 @@ export function planChanges(input: PlanInput): Plan {
 
   const sortedDesired = [...input.desired].sort((a, b) => compareKeys(a.userName, b.userName));
   for (const want of sortedDesired) {
+    if (heldIds.has(want.sourceId)) continue;
     const record = users[want.sourceId];
     if (want.status !== "active") {
       if (!record) continue; // never create, adopt or touch a user we do not manage
-      record.userName = want.userName;
-      if (input.deprovisioningAllowed) deprovision(want.sourceId, record, want.status, want.userName);
+      if (input.deprovisioningAllowed) deprovision(want.sourceId, record, want.status);
       continue;
     }
 
@@ -198,7 +241,7 @@ export function planChanges(input: PlanInput): Plan {
         const adoption: AdoptedUser = { type: "User", key: want.userName, sourceId: want.sourceId, targetId: target.id };
         if (target.externalId && target.externalId !== want.sourceId) adoption.previousExternalId = target.externalId;
         adopted.push(adoption);
-        users[want.sourceId] = { targetId: target.id, userName: want.userName, origin: "adopted", since: nowIso, conditions: {} };
+        users[want.sourceId] = { targetId: target.id, userName: target.userName, origin: "adopted", since: nowIso, conditions: {} };
       }
     }
 
@@ -212,7 +255,6 @@ export function planChanges(input: PlanInput): Plan {
     }
 
     const managed = users[want.sourceId]!;
-    managed.userName = want.userName;
     managed.conditions = {};
     const changes = diffUser(want.attributes, target.resource, input.mapping);
     if (!target.active) {
@@ -234,20 +276,26 @@ export function planChanges(input: PlanInput): Plan {
 
   // Managed users the directory no longer lists.
   for (const [sourceId, record] of Object.entries(users)) {
-    if (desiredById.has(sourceId)) continue;
+    if (desiredById.has(sourceId) || heldIds.has(sourceId)) continue;
     if (protectedIds.has(sourceId) || protectedNames.has(record.userName.toLowerCase())) continue;
     if (!input.deprovisioningAllowed) continue;
-    deprovision(sourceId, record, "deleted", record.userName);
+    deprovision(sourceId, record, "deleted");
   }
 
   actions.sort((a, b) => OP_ORDER[a.op] - OP_ORDER[b.op] || compareKeys(a.key, b.key));
   scheduled.sort((a, b) => a.due.localeCompare(b.due) || compareKeys(a.key, b.key));
+  held.sort((a, b) => compareKeys(a.key, b.key));
 
-  const safety = judgeSafety(actions, Object.keys(input.state.users).length, input.safety, input.allowMassDeprovision ?? false);
-  if (!input.deprovisioningAllowed) {
-    warnings.push("the directory or the scope could not be read completely: no user is suspended or deleted in this run");
+  const safety = judgeSafety(actions, managedCount, input.safety, input.allowMassDeprovision ?? false);
+  if (vanishedReason) {
+    safety.blocked = true;
+    safety.reason = safety.reason ? `${safety.reason}; ${vanishedReason}` : vanishedReason;
   }
-  return { now: nowIso, actions, scheduled, adopted, safety, warnings, state: { targetUrl: input.state.targetUrl, users } };
+  if (!input.deprovisioningAllowed) {
+    safety.failClosed = input.failClosedReason ?? "the directory or the scope could not be read completely";
+    warnings.push(`${safety.failClosed}: no user is suspended or deleted in this run`);
+  }
+  return { now: nowIso, actions, scheduled, adopted, held, safety, warnings, state: { targetUrl: input.state.targetUrl, users } };
 }
 
 function compareKeys(a: string, b: string): number {

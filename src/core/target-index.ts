@@ -57,7 +57,8 @@ export class TargetIndex {
    * ids, would otherwise have us suspend or rename a stranger.
    */
   isSameAccount(user: TargetUser, sourceId: string, userNames: string[]): boolean {
-    if (this.matchBy === "externalId" && user.externalId) return user.externalId === sourceId;
+    if (user.externalId === sourceId) return true;
+    if (this.matchBy === "externalId" && user.externalId) return false;
     const name = user.userName.toLowerCase();
     return userNames.some((n) => n.toLowerCase() === name);
   }

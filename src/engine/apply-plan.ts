@@ -97,7 +97,10 @@ async function runAction(action: PlannedAction, state: SyncState, options: Apply
       const ops = buildPatchOperations(action.changes, actual?.resource ?? {}, mapping);
       await target.patchUser(action.targetId!, ops);
       const record = state.users[action.sourceId];
-      if (record && action.op === "unsuspend") delete record.suspendedAt;
+      if (record) {
+        if (action.op === "unsuspend") delete record.suspendedAt;
+        recordRename(record, action.changes);
+      }
       return undefined;
     }
     case "suspend": {
@@ -124,18 +127,29 @@ async function runAction(action: PlannedAction, state: SyncState, options: Apply
 async function createUser(action: PlannedAction, state: SyncState, options: ApplyOptions): Promise<string | undefined> {
   const attributes = action.attributes ?? {};
   const resource = buildUserResource(attributes, options.mapping, true);
-  const record = (targetId: string, origin: StateUser["origin"]): void => {
-    state.users[action.sourceId] = { targetId, userName: action.key, origin, since: options.clock().toISOString(), conditions: {} };
+  const record = (target: TargetUser, origin: StateUser["origin"]): StateUser => {
+    const entry: StateUser = { targetId: target.id, userName: target.userName, origin, since: options.clock().toISOString(), conditions: {} };
+    state.users[action.sourceId] = entry;
+    return entry;
   };
   try {
     const created = await options.target.createUser(resource);
-    record(created.id, "created");
+    record(created, "created");
     return undefined;
   } catch (error) {
     if (!(error instanceof TargetError) || error instanceof TargetAuthError) throw error;
     const conflict = error.status === 409;
     if (!conflict && !error.ambiguous) throw error;
-    const existing = await lookUpUser(action, options);
+    let existing: TargetUser | undefined;
+    try {
+      existing = await lookUpUser(action, options);
+    } catch (lookupError) {
+      if (lookupError instanceof TargetAuthError) throw lookupError;
+      throw new TargetError(
+        `${error.message}; the create may have been applied, and looking the user up failed too (${lookupError instanceof Error ? lookupError.message : String(lookupError)}); the next run will check`,
+        { ambiguous: error.ambiguous },
+      );
+    }
     if (!existing) {
       if (conflict) {
         const keys = options.matchBy === "externalId" ? "externalId or userName" : "userName";
@@ -150,11 +164,12 @@ async function createUser(action: PlannedAction, state: SyncState, options: Appl
       });
     }
     ensureAdoptable(existing, action, state);
-    record(existing.id, error.ambiguous ? "created" : "adopted");
+    const entry = record(existing, error.ambiguous ? "created" : "adopted");
     const changes = diffUser(attributes, existing.resource, options.mapping);
     if (!existing.active) changes.active = { from: false, to: true };
     if (Object.keys(changes).length > 0) {
       await options.target.patchUser(existing.id, buildPatchOperations(changes, existing.resource, options.mapping));
+      recordRename(entry, changes);
     }
     return conflict
       ? "the target already had this user (409); adopted it instead of creating a duplicate"
@@ -170,6 +185,12 @@ async function lookUpUser(action: PlannedAction, options: ApplyOptions): Promise
   const byUserName = await options.target.findUsers("userName", action.key);
   const exact = byUserName.filter((u) => u.userName.toLowerCase() === action.key.toLowerCase());
   return exact.length === 1 ? exact[0] : undefined;
+}
+
+/** The state keeps the userName the target has, so it changes only once a rename succeeded. */
+function recordRename(record: StateUser, changes: PlannedAction["changes"]): void {
+  const to = changes.userName?.to;
+  if (typeof to === "string") record.userName = to;
 }
 
 /** The planner's adoption rules, for an account found only at apply time. */

@@ -5,7 +5,7 @@ import { resolveDesiredUsers, type Scope } from "../core/scope.js";
 import { planChanges } from "../core/planner.js";
 import { applyPlan } from "./apply-plan.js";
 import type { ActionResult, EventSink } from "./events.js";
-import { StateError, type TargetAuthError } from "../errors.js";
+import { StateError, TargetAuthError } from "../errors.js";
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -64,7 +64,9 @@ export async function preparePlan(settings: RunSettings, ports: RunPorts, option
   emit({ type: "phase", phase: "plan" });
   const desired = resolveDesiredUsers(snapshot, settings.scope, mapping);
   const warnings = [...stateWarnings, ...desired.warnings, ...confirmed.warnings];
-  if (!snapshot.complete) warnings.push("the directory read was incomplete (see problems above)");
+  const failClosed: string[] = [];
+  if (!snapshot.complete) failClosed.push("the directory could not be read completely (see the skipped records)");
+  if (!desired.trusted) failClosed.push("a scope group is missing from the directory");
   const plan = planChanges({
     desired: desired.users,
     actual,
@@ -74,7 +76,9 @@ export async function preparePlan(settings: RunSettings, ports: RunPorts, option
     mapping,
     matchBy: settings.matchBy,
     now: options.now,
-    deprovisioningAllowed: snapshot.complete && desired.trusted && confirmed.trusted,
+    deprovisioningAllowed: failClosed.length === 0,
+    ...(failClosed.length > 0 ? { failClosedReason: failClosed.join("; ") } : {}),
+    unconfirmedTargetIds: confirmed.unconfirmed,
     protectedIds: snapshot.protectedIds,
     protectedUserNames: snapshot.protectedUserNames,
     allowMassDeprovision: options.allowMassDeprovision ?? false,
@@ -83,37 +87,47 @@ export async function preparePlan(settings: RunSettings, ports: RunPorts, option
   return { plan, problems: snapshot.problems, stored, actualById: new Map(actual.map((u) => [u.id, u])), mapping };
 }
 
-/** More unlisted managed accounts than this and the listing itself is suspect: we do not look each one up. */
-const MAX_UNLISTED_LOOKUPS = 200;
-
 /**
  * Managed accounts missing from `GET /Users`, looked up by id. Some apps leave inactive users
  * out of listings; taking absence for deletion would drop a leaver from the state and forget
- * their pending delete.
+ * their pending delete. A lookup that fails (other than for credentials) leaves the account
+ * unconfirmed: its user is held, and the rest of the run goes on.
  */
 async function confirmUnlistedAccounts(
   stored: StoredState,
   actual: TargetUser[],
   target: UserTarget,
-): Promise<{ found: TargetUser[]; warnings: string[]; trusted: boolean }> {
+): Promise<{ found: TargetUser[]; unconfirmed: string[]; warnings: string[] }> {
   const listed = new Set(actual.map((u) => u.id));
   const unlisted = [...new Set(Object.values(stored.users).map((u) => u.targetId))].filter((id) => !listed.has(id));
-  if (unlisted.length === 0) return { found: [], warnings: [], trusted: true };
-  if (unlisted.length > MAX_UNLISTED_LOOKUPS) {
-    return {
-      found: [],
-      trusted: false,
-      warnings: [
-        `${unlisted.length} managed accounts are missing from the target's user listing; ` +
-          `no user is suspended or deleted in this run (is target.url or the token meant for another tenant?)`,
-      ],
-    };
-  }
-  const looked = await Promise.all(unlisted.map((id) => target.getUser(id)));
-  const found = looked.filter((u): u is TargetUser => u !== undefined);
+  const found: TargetUser[] = [];
+  const unconfirmed: string[] = [];
+  // The client bounds how many of these run at once and how fast.
+  await Promise.all(
+    unlisted.map(async (id) => {
+      try {
+        const user = await target.getUser(id);
+        if (user) found.push(user);
+      } catch (error) {
+        if (error instanceof TargetAuthError) throw error;
+        unconfirmed.push(id);
+      }
+    }),
+  );
   const warnings =
     found.length > 0 ? [`${found.length} managed account(s) were missing from the target's user listing but exist; the target hides them from lists`] : [];
-  return { found, warnings, trusted: true };
+  return { found, unconfirmed, warnings };
+}
+
+/** The newest time the state has seen: a sync with --now may not go back before it. */
+function latestTimestamp(stored: StoredState): number {
+  let latest = stored.lastRun ? Date.parse(stored.lastRun.startedAt) : 0;
+  for (const user of Object.values(stored.users)) {
+    for (const t of [user.since, user.suspendedAt, ...Object.values(user.conditions)]) {
+      if (t) latest = Math.max(latest, Date.parse(t));
+    }
+  }
+  return latest;
 }
 
 export interface SyncOptions extends RunOptions {
@@ -149,12 +163,13 @@ export async function runSync(settings: RunSettings, ports: RunPorts, options: S
   try {
     const prepared = await preparePlan(settings, ports, options);
     const { plan } = prepared;
-    const lastRunAt = prepared.stored.lastRun?.startedAt;
-    if (options.fixedNow && lastRunAt && options.now.getTime() < Date.parse(lastRunAt)) {
+    const latest = latestTimestamp(prepared.stored);
+    if (options.fixedNow && options.now.getTime() < latest) {
       // Timers started "back then" would fall due early for every later run.
-      throw new StateError(`--now ${options.now.toISOString()} is earlier than the last sync recorded in the state (${lastRunAt}); a sync cannot go back in time`, {
-        hint: "use plan --now to forecast a date in the past or future",
-      });
+      throw new StateError(
+        `--now ${options.now.toISOString()} is earlier than ${new Date(latest).toISOString()}, the latest time recorded in the state; a sync cannot go back in time`,
+        { hint: "use plan --now to forecast a date in the past or future" },
+      );
     }
     // Timers and adoptions first: if this run dies while applying, no deprovisioning clock restarts.
     const working: StoredState = { ...prepared.stored, targetUrl: plan.state.targetUrl, users: plan.state.users };
@@ -197,9 +212,9 @@ export async function runSync(settings: RunSettings, ports: RunPorts, options: S
       ? "interrupted"
       : outcome.authError
         ? "error"
-        : plan.safety.blocked
+        : plan.safety.blocked || plan.safety.failClosed
           ? "safety-stop"
-          : failed > 0
+          : failed > 0 || plan.held.length > 0
             ? "failed"
             : "ok";
     const counts: Record<string, number> = { failed };

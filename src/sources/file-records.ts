@@ -88,8 +88,11 @@ function optionalText(field: string, options: { numbersAsText?: boolean } = {}) 
 
 const idField = requiredText("id", { numbersAsText: true });
 const userNameField = requiredText("userName");
-// Required: the file format promises it, and apps such as Comeet and Recnice refuse a user without one.
-const emailField = requiredText("email").refine((v) => EMAIL.test(v), {
+// Optional on purpose: leavers often have no mailbox any more (it goes at offboarding), and a
+// skipped record is protected from deprovisioning, so requiring email would keep a leaver's access.
+// An app that needs one rejects the create itself, and that is reported as a failed action.
+// A value that is present but not an address is still a fault: something else went wrong there.
+const emailField = optionalText("email").refine((v) => v === undefined || EMAIL.test(v), {
   error: (iss) => `email ${describeValue(iss.input)} is not an email address`,
 });
 

@@ -160,7 +160,8 @@ function readHeader(cells: string[], path: string): (string | undefined)[] {
     seen.add(name);
   }
   // Without one of these every row would be rejected, so the file as a whole is wrong.
-  const missing = ["id", "userName", "email"].filter((name) => !seen.has(name));
+  // email is not among them: it is optional per user (see file-records.ts).
+  const missing = ["id", "userName"].filter((name) => !seen.has(name));
   if (missing.length > 0) {
     const names = missing.length === 1 ? missing[0] : `${missing.slice(0, -1).join(", ")} or ${missing.at(-1)}`;
     throw new SourceError(`the directory file ${path} has no ${names} column in its header row`, {

@@ -102,6 +102,12 @@ export function renderHumanReport(report: JsonReport, style: Style): string {
     }
     out.push("");
   }
+  if (report.held.length > 0) {
+    out.push(style(["bold", "yellow"], `Held for review (${report.held.length}): nothing is done for these users until resolved`));
+    for (const h of report.held) out.push(`  ! ${h.key}: ${h.reason}`);
+    out.push("");
+  }
+
   for (const w of report.warnings) out.push(style("yellow", `warning: ${w}`));
   if (report.safety.blocked) {
     out.push(style(["bold", "red"], `Safety stop: ${report.safety.reason}.`));
@@ -117,6 +123,7 @@ export function renderHumanReport(report: JsonReport, style: Style): string {
   } else {
     const parts = OPS.filter((op) => s[op] > 0).map((op) => `${s[op]} ${PAST[op]}`);
     if (s.failed > 0) parts.push(style("red", `${s.failed} failed (retried next run)`));
+    if (s.held > 0) parts.push(style("yellow", `${s.held} held for review`));
     if (s.skipped > 0) parts.push(style("yellow", `${s.skipped} skipped`));
     out.push(style("bold", `Summary: ${parts.join(", ") || "nothing applied"}.`));
   }

@@ -25,10 +25,16 @@ export interface JsonReport {
   }>;
   scheduled: Array<{ op: "suspend" | "delete"; type: "User"; key: string; due: string; reason: string }>;
   adopted: Array<{ type: "User"; key: string; previousExternalId?: string }>;
-  summary: Record<ActionOp | "failed" | "skipped", number>;
+  /** Managed users left untouched until an administrator looks, with the reason. */
+  held: Array<{ type: "User"; key: string; reason: string }>;
+  summary: Record<ActionOp | "failed" | "skipped" | "held", number>;
   safety: SafetyVerdict;
   problems: SourceProblem[];
   warnings: string[];
+  /** sync only: false when the run's outcome could not be written to the state file (see error). */
+  stateSaved?: boolean;
+  /** A fatal error that ended the run after the actions above (e.g. the state could not be saved). */
+  error?: { kind: string; message: string; hint?: string };
 }
 
 export function buildReport(
@@ -39,7 +45,8 @@ export function buildReport(
   problems: SourceProblem[],
   result?: RunResult,
 ): JsonReport {
-  const summary = Object.fromEntries([...ACTION_OPS, "failed", "skipped"].map((k) => [k, 0])) as JsonReport["summary"];
+  const summary = Object.fromEntries([...ACTION_OPS, "failed", "skipped", "held"].map((k) => [k, 0])) as JsonReport["summary"];
+  summary.held = plan.held.length;
   for (const r of results) {
     if (r.status === "failed") summary.failed++;
     else if (r.status === "skipped") summary.skipped++;
@@ -60,6 +67,7 @@ export function buildReport(
     }),
     scheduled: plan.scheduled.map((s) => ({ op: s.op, type: s.type, key: s.key, due: s.due, reason: s.reason })),
     adopted: plan.adopted.map((a) => (a.previousExternalId ? { type: a.type, key: a.key, previousExternalId: a.previousExternalId } : { type: a.type, key: a.key })),
+    held: plan.held.map((h) => ({ type: h.type, key: h.key, reason: h.reason })),
     summary,
     safety: plan.safety,
     problems,

@@ -49,8 +49,9 @@ describe("scope", () => {
 
     await ctx.ws.writeDirectory(users, [{ id: "g-eng2", displayName: "Engineering Team", members: users.map((u) => u.id) }]);
     const r = await runCli(["sync", "--config", ctx.ws.config, "--output", "json", "--now", isoPlus(T0, DAY)], ctx.env);
-    expect(r.code, r.stderr).toBe(0);
+    expect(r.code, r.stderr).toBe(4); // deprovisioning is stuck until the scope is fixed: cron must hear of it
     expect(r.json.actions).toEqual([]);
+    expect(r.json.safety.failClosed).toContain("a scope group is missing from the directory");
     expect(r.json.warnings.join("\n")).toContain('scope group "Engineering" is not in the directory');
     expect(ctx.sandbox.users().every((u) => u.active === true)).toBe(true);
   });
@@ -63,7 +64,8 @@ describe("scope", () => {
     const broken = [...people(4), { givenName: "Who", familyName: "Knows" }];
     writeFileSync(ctx.ws.directory, JSON.stringify({ users: broken, groups: [] }));
     const r = await runCli(["sync", "--config", ctx.ws.config, "--output", "json", "--now", isoPlus(T0, 30 * DAY)], ctx.env);
-    expect(r.code, r.stderr).toBe(0);
+    expect(r.code, r.stderr).toBe(4);
+    expect(r.json.safety.failClosed).toContain("the directory could not be read completely");
     expect(r.json.problems).toHaveLength(1);
     expect(r.json.actions).toEqual([]);
     expect(activeOf("person5@example.com")).toBe(true);

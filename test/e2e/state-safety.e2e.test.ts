@@ -1,6 +1,7 @@
 import { describe, it, expect } from "vitest";
-import { readFileSync, renameSync } from "node:fs";
-import { configYaml, DAY, isoPlus, useSandboxAndWorkspace, useFaultProxy, people, runCli } from "./harness.js";
+import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { CLI, configYaml, DAY, isoPlus, useSandboxAndWorkspace, useFaultProxy, people, runCli } from "./harness.js";
 
 const T0 = new Date("2026-03-01T09:00:00Z");
 const ctx = useSandboxAndWorkspace();
@@ -104,5 +105,45 @@ describe("partial failure", () => {
     expect(retry.code, retry.stderr).toBe(0);
     expect(retry.json.actions).toEqual([expect.objectContaining({ op: "create", key: "person2@example.com", status: "ok" })]);
     expect(ctx.sandbox.users()).toHaveLength(4);
+  });
+});
+
+describe("a state file changed behind the run's back", () => {
+  const fault = useFaultProxy(ctx);
+
+  it("given the state cannot be saved at the end, then the one JSON report says what was applied, stateSaved false, and it exits 1", async () => {
+    fault.proxy.decide = ({ method }) => (method === "POST" ? { kind: "pass", delayMs: 200 } : { kind: "pass" });
+    await ctx.ws.writeDirectory(people(1));
+    await ctx.ws.writeConfig(configYaml(fault.proxy.baseUrl, policy));
+    expect((await runCli(["sync", "--config", ctx.ws.config], ctx.env)).code).toBe(0);
+    await ctx.ws.writeDirectory(people(6));
+
+    const child = spawn(process.execPath, [CLI, "sync", "--config", ctx.ws.config, "--output", "json"], {
+      env: { ...process.env, ...ctx.env, NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    // Once the run is applying, someone rewrites the state file (a restore, another tool).
+    await new Promise<void>((resolve) => {
+      const poll = setInterval(() => {
+        if (ctx.sandbox.users().length >= 2) {
+          clearInterval(poll);
+          resolve();
+        }
+      }, 20);
+    });
+    const state = JSON.parse(readFileSync(ctx.ws.state, "utf8"));
+    writeFileSync(ctx.ws.state, JSON.stringify({ ...state, serial: state.serial + 100 }));
+    const code = await new Promise<number>((resolve) => child.on("close", (c) => resolve(c ?? -1)));
+
+    expect(code, stderr).toBe(1);
+    const report = JSON.parse(stdout); // exactly one JSON document
+    expect(report.stateSaved).toBe(false);
+    expect(report.error).toMatchObject({ kind: "state" });
+    expect(report.summary.create).toBe(5);
+    expect(stderr).toContain("error: ");
   });
 });

@@ -3,7 +3,8 @@ import { loadConfig } from "../../config/load-config.js";
 import { runSync } from "../../engine/run-sync.js";
 import { portsFrom, settingsFrom } from "../wiring.js";
 import { buildReport, makeOutput, type OutputFormat } from "../output.js";
-import { EXIT } from "../exit-codes.js";
+import { EXIT, errorKind, exitCodeFor } from "../exit-codes.js";
+import { ScimsyncError } from "../../errors.js";
 
 export interface SyncCommandOptions {
   config: string;
@@ -47,17 +48,25 @@ export async function syncCommand(options: SyncCommandOptions): Promise<number> 
       runId: randomUUID(),
       fixedNow: fixedNow !== undefined,
     });
-    out.report(buildReport("sync", config.target.url, report.plan, report.results, report.problems, report.result));
+    const json = buildReport("sync", config.target.url, report.plan, report.results, report.problems, report.result);
+    json.stateSaved = report.saveError === undefined;
     if (report.saveError) {
-      // Printed after the report, so the administrator sees what was applied and that it is not recorded.
-      throw report.saveError;
+      // One report that says both what was applied and that it is not recorded.
+      const error = report.saveError;
+      json.error = { kind: errorKind(error), message: error instanceof Error ? error.message : String(error) };
+      if (error instanceof ScimsyncError && error.hint) json.error.hint = error.hint;
+      out.report(json);
+      out.fail(json.error.message, json.error.hint);
+      return exitCodeFor(error);
     }
+    out.report(json);
     if (report.interrupted) return EXIT.interrupted;
     if (report.authError) {
       out.warn(`${report.authError.message}${report.authError.hint ? ` (${report.authError.hint})` : ""}`);
       return EXIT.authRejected;
     }
-    if (report.plan.safety.blocked) return EXIT.safetyStop;
+    const safety = report.plan.safety;
+    if (safety.blocked || safety.failClosed) return EXIT.safetyStop;
     if (report.result === "failed") return EXIT.actionsFailed;
     return EXIT.ok;
   } finally {
