@@ -112,9 +112,10 @@ describe("a state file changed behind the run's back", () => {
   const fault = useFaultProxy(ctx);
 
   it("given the state cannot be saved at the end, then the one JSON report says what was applied, stateSaved false, and it exits 1", async () => {
-    fault.proxy.decide = ({ method }) => (method === "POST" ? { kind: "pass", delayMs: 200 } : { kind: "pass" });
+    fault.proxy.decide = ({ method }) => (method === "POST" ? { kind: "pass", delayMs: 300 } : { kind: "pass" });
     await ctx.ws.writeDirectory(people(1));
-    await ctx.ws.writeConfig(configYaml(fault.proxy.baseUrl, policy));
+    // One request at a time: the run is certainly still applying when the file is changed.
+    await ctx.ws.writeConfig(configYaml(fault.proxy.baseUrl, policy).replace("rateLimit: 0", "rateLimit: 0\n  concurrency: 1"));
     expect((await runCli(["sync", "--config", ctx.ws.config], ctx.env)).code).toBe(0);
     await ctx.ws.writeDirectory(people(6));
 
