@@ -247,4 +247,18 @@ describe("applyPlan: order, safety, interruption, credentials", () => {
     expect(outcome.state.users["u1"]!.userName).toBe("u1@example.com"); // the 409: still the old name
     expect(outcome.state.users["u2"]!.userName).toBe("fresh@example.com");
   });
+
+  it("given an app that accepts a rename but keeps the old name, then the state keeps the name the app answered with", async () => {
+    const state = await seedManaged(1);
+    const actual = await client.listUsers();
+    const account = actual[0]!;
+    const plan = planChanges(aPlanInput({ desired: [aDesiredUser({ id: "u1", userName: "u1.new@example.com" })], actual, state, now: T0 }));
+    // The app answers 200 with the account as it was: the rename silently ignored.
+    proxy.decide = ({ method }) => (method === "PATCH" ? { kind: "respond", status: 200, body: account.resource } : { kind: "pass" });
+
+    const outcome = await applyPlan(plan, options(actual));
+
+    expect(outcome.results[0]).toMatchObject({ op: "update", status: "ok" });
+    expect(outcome.state.users["u1"]!.userName).toBe("u1@example.com");
+  });
 });

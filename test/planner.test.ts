@@ -515,7 +515,9 @@ describe("planChanges: creating and adopting", () => {
       expect(plan.actions).toEqual([]);
       expect(plan.adopted).toEqual([]);
       expect(plan.state.users).toEqual({});
-      expect(plan.warnings).toEqual([expect.stringContaining("hal@example.com: the target has an inactive account hal@example.com that scimsync does not manage")]);
+      expect(plan.held).toEqual([
+        { type: "User", key: "hal@example.com", sourceId: "hal-2", reason: expect.stringContaining("the target has an inactive account hal@example.com that scimsync does not manage") },
+      ]);
     },
   );
 
@@ -533,8 +535,13 @@ describe("planChanges: creating and adopting", () => {
       expect(plan.actions).toEqual([]);
       expect(plan.adopted).toEqual([]);
       expect(plan.state.users).toEqual({});
-      expect(plan.warnings).toEqual([
-        "ada@example.com: not created or adopted: 2 target users have userName ada@example.com (differing only in case); resolve the duplicate on the target",
+      expect(plan.held).toEqual([
+        {
+          type: "User",
+          key: "ada@example.com",
+          sourceId: "ada",
+          reason: "not created or adopted: 2 target users have userName ada@example.com (differing only in case); resolve the duplicate on the target",
+        },
       ]);
     },
   );
@@ -653,14 +660,25 @@ describe("planChanges: creating and adopting", () => {
     expect(plan.actions).toEqual([]);
   });
 
-  it("Given a managed user's account vanished while active in the source, When planned, Then it is re-created and the record kept", () => {
+  it("Given a managed user's account vanished while active in the source, When planned, Then it is re-created and the stale record dropped", () => {
     const record = aManagedRecord("ada", { conditions: { outOfScope: iso(-hours(2)) } });
 
     const plan = planChanges(aPlanInput({ desired: [aDesiredUser({ id: "ada" })], actual: [], state: aState({ ada: record }) }));
 
     expect(plan.actions).toEqual([createOf({ id: "ada" })]);
     expect(plan.adopted).toEqual([]);
-    expect(plan.state.users.ada).toEqual({ ...record, conditions: {} });
+    // The create records a fresh one; until then nothing would count this disappearance twice.
+    expect(plan.state.users.ada).toBeUndefined();
+  });
+
+  it("Given a managed user's account vanished and another account has the userName, When planned, Then the re-bind is reported as an adoption", () => {
+    const record = aManagedRecord("ada");
+    const other = aTargetUser({ id: "ada" }, { id: "t-okta", externalId: "okta-123" });
+
+    const plan = planChanges(aPlanInput({ desired: [aDesiredUser({ id: "ada" })], actual: [other], state: aState({ ada: record }) }));
+
+    expect(plan.adopted).toEqual([{ type: "User", key: "ada@example.com", sourceId: "ada", targetId: "t-okta", previousExternalId: "okta-123" }]);
+    expect(plan.state.users.ada).toMatchObject({ targetId: "t-okta" });
   });
 
   it("Given a managed user's account was restored under a new id, When planned, Then the record follows it and nothing is created", () => {
@@ -889,7 +907,7 @@ describe("planChanges: userName reuse", () => {
     expect(plan.actions).toEqual([
       expect.objectContaining({ op: "update", key: "bob@example.com", changes: expect.objectContaining({ userName: { from: "ada@example.com", to: "bob@example.com" } }) }),
     ]);
-    expect(plan.warnings).toEqual([expect.stringContaining("ada@example.com: the target account ada@example.com still belongs to another directory user (bob)")]);
+    expect(plan.held).toEqual([expect.objectContaining({ key: "ada@example.com", reason: expect.stringContaining("the target account ada@example.com still belongs to another directory user (bob)") })]);
   });
 
   it("Given an account whose externalId is unknown to the directory (made by another tool), When planned, Then it is adopted by userName", () => {
@@ -922,9 +940,15 @@ describe("planChanges: userName reuse", () => {
       expect(plan.scheduled).toEqual([
         { op: "delete", type: "User", key: "jane@example.com", sourceId: "jane-old", reason: "deleted", due: iso(days(25)) },
       ]);
-      expect(plan.warnings).toEqual([
-        "jane@example.com: the target account jane@example.com still belongs to another directory user (jane-old); " +
-          "not created until that account is renamed or deleted",
+      expect(plan.held).toEqual([
+        {
+          type: "User",
+          key: "jane@example.com",
+          sourceId: "jane-new",
+          reason:
+            "not created: the target account jane@example.com still belongs to another directory user (jane-old); " +
+            "it is created once that account is renamed or deleted",
+        },
       ]);
     },
   );
@@ -992,9 +1016,13 @@ describe("planChanges: the state's target ids are checked, not trusted", () => {
 
       expect(plan.actions).toEqual([]);
       expect(plan.scheduled).toEqual([]);
-      expect(plan.held).toEqual([
-        { type: "User", key: "bob@example.com", sourceId: "bob", reason: expect.stringContaining("its account t-bob is now zoe@tenantb.example (externalId b-2)") },
-      ]);
+      const evidence =
+        matchBy === "externalId"
+          ? "its account t-bob (zoe@tenantb.example) now carries externalId b-2, not bob"
+          : "its account t-bob is now named zoe@tenantb.example, not bob@example.com as scimsync recorded";
+      expect(plan.held).toEqual([{ type: "User", key: "bob@example.com", sourceId: "bob", reason: expect.stringContaining(evidence) }]);
+      // bob has left the directory: the administrator must know he still has access.
+      expect(plan.held[0]!.reason).toContain("still has access");
       expect(plan.state.users).toEqual(state.users);
     },
   );
@@ -1041,9 +1069,13 @@ describe("planChanges: the state's target ids are checked, not trusted", () => {
   it("Given an account missing from the listing whose lookup failed, When its user has left, Then the user is held and the record kept", () => {
     const state = aState({ bob: aManagedRecord("bob", { conditions: { deleted: iso(-days(40)) } }) });
 
-    const plan = planChanges(aPlanInput({ actual: [], state, unconfirmedTargetIds: ["t-bob"] }));
+    const plan = planChanges(aPlanInput({ actual: [], state, unconfirmedTargetIds: { "t-bob": "GET /Users/t-bob: 500 server error" } }));
 
-    expect(plan.held).toEqual([expect.objectContaining({ key: "bob@example.com", reason: expect.stringContaining("could not be looked up") })]);
+    expect(plan.held).toEqual([
+      expect.objectContaining({ key: "bob@example.com", reason: expect.stringContaining("looking it up failed (GET /Users/t-bob: 500 server error)") }),
+    ]);
+    // bob is not in the directory: the reason says he still has access.
+    expect(plan.held[0]!.reason).toContain("has left the directory or the scope and still has access");
     expect(plan.state.users).toEqual(state.users);
     expect(plan.warnings).toEqual([]);
   });

@@ -38,10 +38,10 @@ export interface PlanInput {
   /** Why deprovisioning is not allowed, for the administrator. */
   failClosedReason?: string;
   /**
-   * Managed accounts missing from the listing whose lookup by id failed: their users are held,
-   * since "missing" proves nothing about them.
+   * Managed accounts missing from the listing whose lookup by id failed, with the error: their
+   * users are held, since "missing" proves nothing about them.
    */
-  unconfirmedTargetIds?: string[];
+  unconfirmedTargetIds?: Record<string, string>;
   /** Users whose source record was malformed and skipped: left exactly as they are. */
   protectedIds?: string[];
   protectedUserNames?: string[];
@@ -80,7 +80,7 @@ export function planChanges(input: PlanInput): Plan {
   const warnings = [...(input.warnings ?? [])];
   const protectedIds = new Set(input.protectedIds ?? []);
   const protectedNames = new Set((input.protectedUserNames ?? []).map((n) => n.toLowerCase()));
-  const unconfirmed = new Set(input.unconfirmedTargetIds ?? []);
+  const unconfirmed = input.unconfirmedTargetIds ?? {};
   const desiredById = new Map(input.desired.map((d) => [d.sourceId, d]));
 
   // Which source id manages which target id, so a newcomer never takes over a managed account.
@@ -93,7 +93,11 @@ export function planChanges(input: PlanInput): Plan {
   };
   // A held record stays exactly as it is: not re-matched, re-created, dropped or deprovisioned.
   const hold = (sourceId: string, key: string, reason: string): void => {
-    held.push({ type: "User", key, sourceId, reason });
+    const want = desiredById.get(sourceId);
+    // A leaver on hold keeps access: say so, since that is what the administrator must weigh.
+    const leaving =
+      users[sourceId] && (!want || want.status !== "active") ? "; meanwhile this user has left the directory or the scope and still has access" : "";
+    held.push({ type: "User", key, sourceId, reason: reason + leaving });
     heldIds.add(sourceId);
   };
 
@@ -113,12 +117,16 @@ export function planChanges(input: PlanInput): Plan {
       // Ids are not proof: another tenant behind the same URL, an app that reuses ids, or a
       // rename we did not make. Claimed so nobody adopts it while in doubt.
       index.claim(target);
+      managedTargetIds.set(target.id, sourceId);
+      const externalIdDiffers = input.matchBy === "externalId" && target.externalId !== undefined && target.externalId !== sourceId;
       hold(
         sourceId,
         record.userName,
-        `its account ${target.id} is now ${target.userName}${target.externalId ? ` (externalId ${target.externalId})` : ""}, ` +
-          `not the account scimsync recorded; nothing is done for this user until that is resolved ` +
-          `(rename the account back in the app, or check that state.path and the token belong to this target)`,
+        externalIdDiffers
+          ? `its account ${target.id} (${target.userName}) now carries externalId ${target.externalId}, not ${sourceId}; ` +
+              `nothing is done for this user until that is resolved (set the externalId back in the app, or check that state.path and the token belong to this target)`
+          : `its account ${target.id} is now named ${target.userName}, not ${record.userName} as scimsync recorded; ` +
+              `nothing is done for this user until that is resolved (rename the account back in the app, or check that state.path and the token belong to this target)`,
       );
       continue;
     }
@@ -126,8 +134,13 @@ export function planChanges(input: PlanInput): Plan {
       hold(sourceId, record.userName, `its account ${target.id} is recorded for another user too; check the state file`);
       continue;
     }
-    if (unconfirmed.has(record.targetId)) {
-      hold(sourceId, record.userName, `its account ${record.targetId} is missing from the target's user list and could not be looked up; it is checked again next run`);
+    const lookupError = unconfirmed[record.targetId];
+    if (lookupError !== undefined) {
+      hold(
+        sourceId,
+        record.userName,
+        `its account ${record.targetId} is missing from the target's user list and looking it up failed (${lookupError}); it is checked again next run`,
+      );
       continue;
     }
     vanished.push(sourceId);
@@ -155,6 +168,15 @@ export function planChanges(input: PlanInput): Plan {
       users[sourceId]!.targetId = found.user.id;
       users[sourceId]!.userName = found.user.userName;
       bind(sourceId, found.user);
+      if (found.user.externalId !== sourceId) {
+        const adoption: AdoptedUser = { type: "User", key: want.userName, sourceId, targetId: found.user.id };
+        if (found.user.externalId) adoption.previousExternalId = found.user.externalId;
+        adopted.push(adoption);
+      }
+    } else {
+      // The account is confirmed gone and nothing else is this person's: the record has nothing
+      // left to hold, and keeping it would count the same disappearance again every run.
+      delete users[sourceId];
     }
   }
 
@@ -211,16 +233,18 @@ export function planChanges(input: PlanInput): Plan {
     if (!target) {
       const found = index.match(want.sourceId, want.userName);
       if (found.ambiguous) {
-        warnings.push(`${want.userName}: not created or adopted: ${found.ambiguous}; resolve the duplicate on the target`);
+        hold(want.sourceId, want.userName, `not created or adopted: ${found.ambiguous}; resolve the duplicate on the target`);
         continue;
       }
       if (found.taken) {
         // Never adopt another managed user's account, and never plan a create the target would
         // refuse for the duplicate userName: wait until that account is deleted.
         const holder = managedTargetIds.get(found.taken.id) ?? found.taken.externalId ?? "unknown";
-        warnings.push(
-          `${want.userName}: the target account ${found.taken.userName} still belongs to another directory user (${holder}); ` +
-            `not created until that account is renamed or deleted`,
+        hold(
+          want.sourceId,
+          want.userName,
+          `not created: the target account ${found.taken.userName} still belongs to another directory user (${holder}); ` +
+            `it is created once that account is renamed or deleted`,
         );
         continue;
       }
@@ -228,8 +252,10 @@ export function planChanges(input: PlanInput): Plan {
         // Matched by userName alone, adopting would reactivate an account someone switched off,
         // perhaps a former employee's with the same userName: its data would go to the newcomer.
         // An administrator decides. (An externalId equal to the source id proves it is this person's.)
-        warnings.push(
-          `${want.userName}: the target has an inactive account ${found.user.userName} that scimsync does not manage; ` +
+        hold(
+          want.sourceId,
+          want.userName,
+          `the target has an inactive account ${found.user.userName} that scimsync does not manage (perhaps a former employee's); ` +
             `not adopted or reactivated. Reactivate it in the app for scimsync to adopt it, or delete or rename it to have a new account created`,
         );
         continue;

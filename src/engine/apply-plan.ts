@@ -95,11 +95,11 @@ async function runAction(action: PlannedAction, state: SyncState, options: Apply
     case "unsuspend": {
       const actual = options.actualById.get(action.targetId!);
       const ops = buildPatchOperations(action.changes, actual?.resource ?? {}, mapping);
-      await target.patchUser(action.targetId!, ops);
+      const updated = await target.patchUser(action.targetId!, ops);
       const record = state.users[action.sourceId];
       if (record) {
         if (action.op === "unsuspend") delete record.suspendedAt;
-        recordRename(record, action.changes);
+        recordRename(record, action.changes, updated);
       }
       return undefined;
     }
@@ -168,8 +168,8 @@ async function createUser(action: PlannedAction, state: SyncState, options: Appl
     const changes = diffUser(attributes, existing.resource, options.mapping);
     if (!existing.active) changes.active = { from: false, to: true };
     if (Object.keys(changes).length > 0) {
-      await options.target.patchUser(existing.id, buildPatchOperations(changes, existing.resource, options.mapping));
-      recordRename(entry, changes);
+      const updated = await options.target.patchUser(existing.id, buildPatchOperations(changes, existing.resource, options.mapping));
+      recordRename(entry, changes, updated);
     }
     return conflict
       ? "the target already had this user (409); adopted it instead of creating a duplicate"
@@ -187,8 +187,16 @@ async function lookUpUser(action: PlannedAction, options: ApplyOptions): Promise
   return exact.length === 1 ? exact[0] : undefined;
 }
 
-/** The state keeps the userName the target has, so it changes only once a rename succeeded. */
-function recordRename(record: StateUser, changes: PlannedAction["changes"]): void {
+/**
+ * The state keeps the userName the target has. The target's answer to the PATCH is the best
+ * witness (some apps accept a rename and quietly keep the old name); without an answer body
+ * (204) the rename is taken as done.
+ */
+function recordRename(record: StateUser, changes: PlannedAction["changes"], answer: TargetUser | undefined): void {
+  if (answer) {
+    record.userName = answer.userName;
+    return;
+  }
   const to = changes.userName?.to;
   if (typeof to === "string") record.userName = to;
 }

@@ -64,6 +64,13 @@ export async function preparePlan(settings: RunSettings, ports: RunPorts, option
   emit({ type: "phase", phase: "plan" });
   const desired = resolveDesiredUsers(snapshot, settings.scope, mapping);
   const warnings = [...stateWarnings, ...desired.warnings, ...confirmed.warnings];
+  const latest = latestTimestamp(stored);
+  if (latest > options.now.getTime() + CLOCK_TOLERANCE_MS) {
+    warnings.push(
+      `the state holds times up to ${new Date(latest).toISOString()}, later than now (${options.now.toISOString()}): ` +
+        `deprovisioning timers started then fall due later than configured (was the clock wrong, or the state written by a sync --now?)`,
+    );
+  }
   const failClosed: string[] = [];
   if (!snapshot.complete) failClosed.push("the directory could not be read completely (see the skipped records)");
   if (!desired.trusted) failClosed.push("a scope group is missing from the directory");
@@ -97,11 +104,11 @@ async function confirmUnlistedAccounts(
   stored: StoredState,
   actual: TargetUser[],
   target: UserTarget,
-): Promise<{ found: TargetUser[]; unconfirmed: string[]; warnings: string[] }> {
+): Promise<{ found: TargetUser[]; unconfirmed: Record<string, string>; warnings: string[] }> {
   const listed = new Set(actual.map((u) => u.id));
   const unlisted = [...new Set(Object.values(stored.users).map((u) => u.targetId))].filter((id) => !listed.has(id));
   const found: TargetUser[] = [];
-  const unconfirmed: string[] = [];
+  const unconfirmed: Record<string, string> = {};
   // The client bounds how many of these run at once and how fast.
   await Promise.all(
     unlisted.map(async (id) => {
@@ -110,7 +117,7 @@ async function confirmUnlistedAccounts(
         if (user) found.push(user);
       } catch (error) {
         if (error instanceof TargetAuthError) throw error;
-        unconfirmed.push(id);
+        unconfirmed[id] = error instanceof Error ? error.message : String(error);
       }
     }),
   );
@@ -118,6 +125,9 @@ async function confirmUnlistedAccounts(
     found.length > 0 ? [`${found.length} managed account(s) were missing from the target's user listing but exist; the target hides them from lists`] : [];
   return { found, unconfirmed, warnings };
 }
+
+/** How far the clock may disagree with the state before we say so (clock skew between machines). */
+const CLOCK_TOLERANCE_MS = 5 * 60_000;
 
 /** The newest time the state has seen: a sync with --now may not go back before it. */
 function latestTimestamp(stored: StoredState): number {
@@ -164,6 +174,12 @@ export async function runSync(settings: RunSettings, ports: RunPorts, options: S
     const prepared = await preparePlan(settings, ports, options);
     const { plan } = prepared;
     const latest = latestTimestamp(prepared.stored);
+    if (options.fixedNow && options.now.getTime() > Date.now() + CLOCK_TOLERANCE_MS) {
+      // Timers started "in the future" would hold back every real run's deprovisioning until then.
+      throw new StateError(`--now ${options.now.toISOString()} is in the future; a sync cannot run ahead of the clock`, {
+        hint: "use plan --now to forecast what a later run would do",
+      });
+    }
     if (options.fixedNow && options.now.getTime() < latest) {
       // Timers started "back then" would fall due early for every later run.
       throw new StateError(

@@ -115,10 +115,13 @@ export function renderHumanReport(report: JsonReport, style: Style): string {
   }
 
   const s = report.summary;
-  if (report.actions.length === 0) {
+  if (report.actions.length === 0 && report.held.length > 0) {
+    out.push(style(["bold", "yellow"], `No changes to apply, but ${report.held.length} user(s) are held for review (see above).`));
+  } else if (report.actions.length === 0) {
     out.push(style("green", "No changes: the target matches the directory."));
   } else if (report.command === "plan") {
     const parts = OPS.filter((op) => s[op] > 0).map((op) => `${s[op]} to ${op}`);
+    if (s.held > 0) parts.push(`${s.held} held for review`);
     out.push(style("bold", `Plan: ${parts.join(", ")}.`) + style("dim", " Nothing was changed; run sync to apply."));
   } else {
     const parts = OPS.filter((op) => s[op] > 0).map((op) => `${s[op]} ${PAST[op]}`);

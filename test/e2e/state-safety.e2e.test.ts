@@ -26,6 +26,39 @@ describe("the state file's history is protected", () => {
     expect((await runCli(["plan", "--config", ctx.ws.config, "--now", isoPlus(T0, -30 * DAY)], ctx.env)).code).toBe(0);
   });
 
+  it("given sync --now in the future, then it is refused: timers may not be started ahead of the clock", async () => {
+    await ctx.ws.writeDirectory(people(2));
+    await ctx.ws.writeConfig(configYaml(ctx.sandbox.baseUrl, policy));
+    const ahead = new Date(Date.now() + 30 * DAY).toISOString();
+
+    const r = await runCli(["sync", "--config", ctx.ws.config, "--now", ahead], ctx.env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("a sync cannot run ahead of the clock");
+    expect(ctx.sandbox.users()).toHaveLength(0);
+    expect((await runCli(["plan", "--config", ctx.ws.config, "--now", ahead], ctx.env)).code).toBe(0);
+  });
+
+  it("given a newcomer whose userName belongs to an inactive account scimsync does not manage, then the user is held and sync exits 3", async () => {
+    const res = await fetch(`${ctx.sandbox.baseUrl}/Users`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${ctx.sandbox.token}`, "content-type": "application/scim+json" },
+      body: JSON.stringify({ schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"], userName: "person1@example.com", externalId: "okta-old-7", active: false }),
+    });
+    expect(res.status).toBe(201);
+    await ctx.ws.writeDirectory(people(2));
+    await ctx.ws.writeConfig(configYaml(ctx.sandbox.baseUrl, policy));
+
+    const r = await runCli(["sync", "--config", ctx.ws.config, "--output", "json"], ctx.env);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.json.held).toEqual([{ type: "User", key: "person1@example.com", reason: expect.stringContaining("inactive account") }]);
+    expect(r.json.summary).toMatchObject({ create: 1, held: 1 });
+    expect(userNamed("person1@example.com")).toMatchObject({ active: false, externalId: "okta-old-7" });
+
+    const human = await runCli(["plan", "--config", ctx.ws.config], ctx.env);
+    expect(human.stdout).toContain("Held for review (1)");
+    expect(human.stdout).toContain("No changes to apply, but 1 user(s) are held for review");
+  });
+
   it("given the state file was moved away but its backup is there, then sync refuses to start over silently", async () => {
     await ctx.ws.writeDirectory(people(3));
     await ctx.ws.writeConfig(configYaml(ctx.sandbox.baseUrl, policy));
