@@ -2,7 +2,7 @@
  * End-to-end harness: a sandbox SCIM target in this process, a workspace with a directory
  * file and a config, and the real CLI spawned as a child process (bin/scimsync.js over dist/).
  */
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { beforeAll, afterAll, beforeEach, afterEach } from "vitest";
 import { startSandbox, type Sandbox } from "../../src/sandbox/server.js";
 import type { SourceUser } from "../../src/core/model.js";
@@ -88,17 +88,26 @@ export interface CliResult {
   json?: any;
 }
 
-/** Spawns the CLI asynchronously: the sandbox lives in this process and must keep serving. */
-export function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<CliResult> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { ...process.env, NO_COLOR: "1", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+export interface RunningCli {
+  child: ChildProcess;
+  /** Resolves when the process has exited, with everything it printed. */
+  done: Promise<CliResult>;
+}
+
+/**
+ * Starts the CLI asynchronously (the sandbox lives in this process and must keep serving) and
+ * leaves it running, for tests that act while it works (signals, tampering with files).
+ */
+export function startCli(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): RunningCli {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { ...process.env, NO_COLOR: "1", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const done = new Promise<CliResult>((resolvePromise, reject) => {
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
       reject(new Error(`scimsync ${args.join(" ")} did not finish in ${timeoutMs} ms\n${stderr}`));
@@ -114,6 +123,27 @@ export function runCli(args: string[], env: Record<string, string> = {}, timeout
       }
       resolvePromise(result);
     });
+  });
+  return { child, done };
+}
+
+export function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<CliResult> {
+  return startCli(args, env, timeoutMs).done;
+}
+
+/** Resolves once `condition` holds, checking every 20 ms; fails after `timeoutMs`. */
+export function waitUntil(condition: () => boolean, timeoutMs = 30_000): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    const started = Date.now();
+    const poll = setInterval(() => {
+      if (condition()) {
+        clearInterval(poll);
+        resolvePromise();
+      } else if (Date.now() - started > timeoutMs) {
+        clearInterval(poll);
+        reject(new Error(`condition not met within ${timeoutMs} ms`));
+      }
+    }, 20);
   });
 }
 

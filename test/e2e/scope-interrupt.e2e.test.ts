@@ -1,7 +1,6 @@
 import { describe, it, expect } from "vitest";
-import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
-import { CLI, configYaml, DAY, isoPlus, useSandboxAndWorkspace, useFaultProxy, people, runCli } from "./harness.js";
+import { configYaml, DAY, isoPlus, useSandboxAndWorkspace, useFaultProxy, people, runCli, startCli, waitUntil } from "./harness.js";
 
 const T0 = new Date("2026-03-01T09:00:00Z");
 const ctx = useSandboxAndWorkspace();
@@ -80,23 +79,11 @@ describe("interruption", () => {
     await ctx.ws.writeDirectory(people(40));
     await ctx.ws.writeConfig(configYaml(fault.proxy.baseUrl, "safety: { maxDeprovisionPercent: 100 }\n").replace("rateLimit: 0", "rateLimit: 0\n  concurrency: 2"));
 
-    const child = spawn(process.execPath, [CLI, "sync", "--config", ctx.ws.config, "--output", "json"], {
-      env: { ...process.env, ...ctx.env, NO_COLOR: "1" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    const run = startCli(["sync", "--config", ctx.ws.config, "--output", "json"], ctx.env);
     // Interrupt once a few creates have reached the target.
-    await new Promise<void>((resolve) => {
-      const poll = setInterval(() => {
-        if (ctx.sandbox.users().length >= 4) {
-          clearInterval(poll);
-          resolve();
-        }
-      }, 20);
-    });
-    child.kill("SIGINT");
-    const code = await new Promise<number>((resolve) => child.on("close", (c) => resolve(c ?? -1)));
+    await waitUntil(() => ctx.sandbox.users().length >= 4);
+    run.child.kill("SIGINT");
+    const { code, stdout } = await run.done;
 
     expect(code).toBe(130);
     const report = JSON.parse(stdout);

@@ -1,7 +1,6 @@
 import { describe, it, expect } from "vitest";
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
-import { spawn } from "node:child_process";
-import { CLI, configYaml, DAY, isoPlus, useSandboxAndWorkspace, useFaultProxy, people, runCli } from "./harness.js";
+import { configYaml, DAY, isoPlus, useSandboxAndWorkspace, useFaultProxy, people, runCli, startCli, waitUntil } from "./harness.js";
 
 const T0 = new Date("2026-03-01T09:00:00Z");
 const ctx = useSandboxAndWorkspace();
@@ -152,26 +151,12 @@ describe("a state file changed behind the run's back", () => {
     expect((await runCli(["sync", "--config", ctx.ws.config], ctx.env)).code).toBe(0);
     await ctx.ws.writeDirectory(people(6));
 
-    const child = spawn(process.execPath, [CLI, "sync", "--config", ctx.ws.config, "--output", "json"], {
-      env: { ...process.env, ...ctx.env, NO_COLOR: "1" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const run = startCli(["sync", "--config", ctx.ws.config, "--output", "json"], ctx.env);
     // Once the run is applying, someone rewrites the state file (a restore, another tool).
-    await new Promise<void>((resolve) => {
-      const poll = setInterval(() => {
-        if (ctx.sandbox.users().length >= 2) {
-          clearInterval(poll);
-          resolve();
-        }
-      }, 20);
-    });
+    await waitUntil(() => ctx.sandbox.users().length >= 2);
     const state = JSON.parse(readFileSync(ctx.ws.state, "utf8"));
     writeFileSync(ctx.ws.state, JSON.stringify({ ...state, serial: state.serial + 100 }));
-    const code = await new Promise<number>((resolve) => child.on("close", (c) => resolve(c ?? -1)));
+    const { code, stdout, stderr } = await run.done;
 
     expect(code, stderr).toBe(1);
     const report = JSON.parse(stdout); // exactly one JSON document
