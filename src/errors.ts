@@ -4,6 +4,31 @@
  * `hint` is a next step for the administrator; messages never contain secrets.
  */
 
+/** The message of anything thrown: an Error's message, otherwise its text. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * The system error code (ENOENT, ECONNRESET, ...) of an error, or of the first error it wraps
+ * (`cause`, or the `errors` of an AggregateError, as undici and Node's connect attempts use).
+ */
+export function errorCode(error: unknown): string | undefined {
+  const seen = new Set<unknown>();
+  const queue: unknown[] = [error];
+  while (queue.length > 0) {
+    const e = queue.shift();
+    if (typeof e !== "object" || e === null || seen.has(e)) continue;
+    seen.add(e);
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && code !== "") return code;
+    queue.push((e as { cause?: unknown }).cause);
+    const errors = (e as { errors?: unknown }).errors;
+    if (Array.isArray(errors)) queue.push(...errors);
+  }
+  return undefined;
+}
+
 export class ScimsyncError extends Error {
   readonly hint?: string;
   constructor(message: string, options?: { hint?: string; cause?: unknown }) {

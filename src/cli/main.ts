@@ -1,6 +1,6 @@
 import { Command, Option, CommanderError } from "commander";
 import { VERSION } from "../version.js";
-import { ScimsyncError, ConfigError, TargetError } from "../errors.js";
+import { ScimsyncError, ConfigError, TargetError, messageOf } from "../errors.js";
 import { EXIT, errorKind, exitCodeFor } from "./exit-codes.js";
 import { parseNow, parseOutputFormat, parsePort } from "./options.js";
 import { colorEnabled, makeStyle } from "../ui/style.js";
@@ -60,7 +60,7 @@ function buildProgram(run: (job: () => Promise<number>, json: boolean) => Promis
 function reportError(error: unknown, json: boolean): number {
   const code = exitCodeFor(error);
   const style = makeStyle(colorEnabled(process.stderr));
-  const message = error instanceof Error ? error.message : String(error);
+  const message = messageOf(error);
   const hint = error instanceof ScimsyncError ? error.hint : undefined;
   if (json) {
     const body: Record<string, unknown> = { kind: errorKind(error), message };

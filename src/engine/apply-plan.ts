@@ -1,7 +1,7 @@
 import type { Plan, PlannedAction, StateUser, SyncState, TargetUser } from "../core/model.js";
 import type { UserTarget } from "../core/ports.js";
 import { buildPatchOperations, buildUserResource, diffUser, type CompiledEntry, type MatchBy } from "../core/mapping.js";
-import { TargetAuthError, TargetError } from "../errors.js";
+import { messageOf, TargetAuthError, TargetError } from "../errors.js";
 import type { ActionResult, EventSink } from "./events.js";
 
 export interface ApplyOptions {
@@ -61,7 +61,7 @@ export async function applyPlan(plan: Plan, options: ApplyOptions): Promise<Appl
         finish(action, result);
       } catch (error) {
         if (error instanceof TargetAuthError) authError ??= error;
-        finish(action, { ...base, status: "failed", error: describe(error) });
+        finish(action, { ...base, status: "failed", error: messageOf(error) });
       }
     };
     // A fixed set of workers pulling from the queue keeps at most `concurrency` actions in flight.
@@ -78,11 +78,6 @@ export async function applyPlan(plan: Plan, options: ApplyOptions): Promise<Appl
   const outcome: ApplyOutcome = { results: ordered, state, interrupted: options.signal?.aborted === true };
   if (authError) outcome.authError = authError;
   return outcome;
-}
-
-function describe(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return String(error);
 }
 
 async function runAction(action: PlannedAction, state: SyncState, options: ApplyOptions): Promise<string | undefined> {
@@ -146,7 +141,7 @@ async function createUser(action: PlannedAction, state: SyncState, options: Appl
     } catch (lookupError) {
       if (lookupError instanceof TargetAuthError) throw lookupError;
       throw new TargetError(
-        `${error.message}; the create may have been applied, and looking the user up failed too (${lookupError instanceof Error ? lookupError.message : String(lookupError)}); the next run will check`,
+        `${error.message}; the create may have been applied, and looking the user up failed too (${messageOf(lookupError)}); the next run will check`,
         { ambiguous: error.ambiguous },
       );
     }

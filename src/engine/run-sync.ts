@@ -5,11 +5,7 @@ import { resolveDesiredUsers, type Scope } from "../core/scope.js";
 import { planChanges } from "../core/planner.js";
 import { applyPlan } from "./apply-plan.js";
 import type { ActionResult, EventSink } from "./events.js";
-import { StateError, TargetAuthError } from "../errors.js";
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
+import { messageOf, StateError, TargetAuthError } from "../errors.js";
 
 /** What the engine needs from the configuration, independent of how the config file spells it. */
 export interface RunSettings {
@@ -117,7 +113,7 @@ async function confirmUnlistedAccounts(
         if (user) found.push(user);
       } catch (error) {
         if (error instanceof TargetAuthError) throw error;
-        unconfirmed[id] = error instanceof Error ? error.message : String(error);
+        unconfirmed[id] = messageOf(error);
       }
     }),
   );
@@ -246,7 +242,7 @@ export async function runSync(settings: RunSettings, ports: RunPorts, options: S
     } catch (error) {
       report.saveError = error;
     }
-    if (checkpointError && !report.saveError) emit({ type: "warning", message: `a state checkpoint failed but the final save succeeded: ${describe(checkpointError)}` });
+    if (checkpointError && !report.saveError) emit({ type: "warning", message: `a state checkpoint failed but the final save succeeded: ${messageOf(checkpointError)}` });
     return report;
   } finally {
     await ports.store.unlock();

@@ -77,22 +77,6 @@ const MAYBE_SENT_CODES = new Set([
 
 const TLS_CODE = /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)/;
 
-/** The first error code found on an error, its cause, or the attempts of an AggregateError. */
-export function errorCode(error: unknown): string | undefined {
-  const seen = new Set<unknown>();
-  const queue: unknown[] = [error];
-  while (queue.length > 0) {
-    const e = queue.shift();
-    if (typeof e !== "object" || e === null || seen.has(e)) continue;
-    seen.add(e);
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === "string" && code !== "") return code;
-    queue.push((e as { cause?: unknown }).cause);
-    const errors = (e as { errors?: unknown }).errors;
-    if (Array.isArray(errors)) queue.push(...errors);
-  }
-  return undefined;
-}
 
 export function classifyNetworkError(code: string | undefined): NetworkFailure {
   if (code && NOT_SENT_CODES.has(code)) return "not-sent";

@@ -5,12 +5,11 @@
  */
 import { getCACertificates } from "node:tls";
 import { Pool } from "undici";
-import { TargetError } from "../errors.js";
+import { errorCode, TargetError } from "../errors.js";
 import { ConcurrencyLimit } from "./concurrency-limit.js";
 import {
   classifyNetworkError,
   describeNetworkError,
-  errorCode,
   readScimError,
   redactToken,
   statusError,

@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, open, rename, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
-import { errorCode } from "./fs-error.js";
+import { errorCode } from "../errors.js";
 
 export interface AtomicWriteOptions {
   /** Written to `backupPath` (atomically too) before `path` is replaced. */

@@ -11,7 +11,8 @@ import { resolve } from "node:path";
 import type { StateStore, StoredState } from "../core/ports.js";
 import { StateError } from "../errors.js";
 import { writeFileAtomic } from "./atomic-write.js";
-import { errorCode, stateFsError } from "./fs-error.js";
+import { stateFsError } from "./fs-error.js";
+import { errorCode, messageOf } from "../errors.js";
 import { lostLockError, RunLock } from "./run-lock.js";
 import { parseStateFile, STATE_VERSION, serializeStateFile } from "./schema.js";
 import { normaliseTargetUrl, redactTargetUrl, sameTarget } from "./target-url.js";
@@ -192,9 +193,8 @@ export class FileStateStore implements StateStore {
     try {
       backup = await this.load(this.backupPath);
     } catch (error) {
-      // load() wrapped the fs error; its code (EACCES, EISDIR) is what the administrator needs.
-      const cause = error instanceof Error ? error.cause : undefined;
-      backup = { kind: "unreadable", reason: errorCode(cause) ?? (error instanceof Error ? error.message : String(error)) };
+      // load() wrapped the fs error; its code (EACCES, EISDIR), found through the cause, is what the administrator needs.
+      backup = { kind: "unreadable", reason: errorCode(error) ?? messageOf(error) };
     }
     if (backup.kind === "missing") return;
 

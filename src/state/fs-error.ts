@@ -2,12 +2,7 @@
  * Turns Node's fs errors into StateError messages an administrator can act on. Adapters must
  * not leak raw `ENOENT: no such file or directory, open ...` errors (see src/core/ports.ts).
  */
-import { StateError } from "../errors.js";
-
-export function errorCode(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === "string" ? code : undefined;
-}
+import { errorCode, messageOf, StateError } from "../errors.js";
 
 const HINTS: Record<string, (file: string) => string> = {
   EACCES: (file) => `check that the user running scimsync may read and write ${file} and its folder`,
@@ -25,7 +20,7 @@ const HINTS: Record<string, (file: string) => string> = {
  */
 export function stateFsError(doing: string, file: string, error: unknown, consequence?: string): StateError {
   const code = errorCode(error);
-  const detail = code ?? (error instanceof Error ? error.message : String(error));
+  const detail = code ?? messageOf(error);
   const hint = code ? HINTS[code]?.(file) : undefined;
   const tail = consequence ? `; ${consequence}` : "";
   return new StateError(`cannot ${doing} (${detail})${tail}`, { hint, cause: error });

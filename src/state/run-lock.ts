@@ -17,7 +17,8 @@ import { basename, dirname, join } from "node:path";
 import lockfile from "proper-lockfile";
 import { LockedError, StateError } from "../errors.js";
 import { isTempFileOf } from "./atomic-write.js";
-import { errorCode, stateFsError } from "./fs-error.js";
+import { stateFsError } from "./fs-error.js";
+import { errorCode, messageOf } from "../errors.js";
 
 export interface LockOwner {
   pid: number;
@@ -153,7 +154,7 @@ export class RunLock {
       onLockLost(reason);
     } catch (error) {
       // We are inside proper-lockfile's timer: a throw here would kill the process mid-run.
-      const message = error instanceof Error ? error.message : String(error);
+      const message = messageOf(error);
       this.options.onWarning(`the handler for the lost lock ${this.lockPath} failed: ${message}`);
     }
   }
