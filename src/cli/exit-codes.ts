@@ -1,4 +1,4 @@
-import { ConfigError, InterruptedError, LockedError, ScimsyncError, SourceError, StateError, TargetAuthError, TargetError } from "../errors.js";
+import { messageOf, ConfigError, InterruptedError, LockedError, ScimsyncError, SourceError, StateError, TargetAuthError, TargetError } from "../errors.js";
 
 /** The one table of exit codes; the README repeats it. */
 export const EXIT = {
@@ -31,4 +31,11 @@ export function errorKind(error: unknown): string {
   if (error instanceof InterruptedError) return "interrupted";
   if (error instanceof ScimsyncError) return "error";
   return "bug";
+}
+
+/** How a fatal error appears in JSON output: its kind, its message and the hint if it has one. */
+export function errorBody(error: unknown): { kind: string; message: string; hint?: string } {
+  const body: { kind: string; message: string; hint?: string } = { kind: errorKind(error), message: messageOf(error) };
+  if (error instanceof ScimsyncError && error.hint) body.hint = error.hint;
+  return body;
 }

@@ -1,7 +1,7 @@
 import { Command, Option, CommanderError } from "commander";
 import { VERSION } from "../version.js";
-import { ScimsyncError, ConfigError, TargetError, messageOf } from "../errors.js";
-import { EXIT, errorKind, exitCodeFor } from "./exit-codes.js";
+import { ScimsyncError, ConfigError, TargetError } from "../errors.js";
+import { EXIT, errorBody, exitCodeFor } from "./exit-codes.js";
 import { parseNow, parseOutputFormat, parsePort } from "./options.js";
 import { colorEnabled, makeStyle } from "../ui/style.js";
 
@@ -60,11 +60,10 @@ function buildProgram(run: (job: () => Promise<number>, json: boolean) => Promis
 function reportError(error: unknown, json: boolean): number {
   const code = exitCodeFor(error);
   const style = makeStyle(colorEnabled(process.stderr));
-  const message = messageOf(error);
-  const hint = error instanceof ScimsyncError ? error.hint : undefined;
+  const base = errorBody(error);
+  const { message, hint } = base;
   if (json) {
-    const body: Record<string, unknown> = { kind: errorKind(error), message };
-    if (hint) body.hint = hint;
+    const body: Record<string, unknown> = { ...base };
     if (error instanceof TargetError && error.status !== undefined) body.status = error.status;
     if (error instanceof ConfigError) body.issues = error.issues;
     process.stdout.write(JSON.stringify({ error: body, exitCode: code }, null, 2) + "\n");

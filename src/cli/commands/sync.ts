@@ -3,8 +3,7 @@ import { loadConfig } from "../../config/load-config.js";
 import { runSync } from "../../engine/run-sync.js";
 import { portsFrom, settingsFrom } from "../wiring.js";
 import { buildReport, makeOutput, type OutputFormat } from "../output.js";
-import { EXIT, errorKind, exitCodeFor } from "../exit-codes.js";
-import { ScimsyncError } from "../../errors.js";
+import { EXIT, errorBody, exitCodeFor } from "../exit-codes.js";
 
 export interface SyncCommandOptions {
   config: string;
@@ -53,8 +52,7 @@ export async function syncCommand(options: SyncCommandOptions): Promise<number> 
     if (report.saveError) {
       // One report that says both what was applied and that it is not recorded.
       const error = report.saveError;
-      json.error = { kind: errorKind(error), message: error instanceof Error ? error.message : String(error) };
-      if (error instanceof ScimsyncError && error.hint) json.error.hint = error.hint;
+      json.error = errorBody(error);
       out.report(json);
       out.fail(json.error.message, json.error.hint);
       return exitCodeFor(error);
