@@ -15,7 +15,7 @@ import type {
   TargetUser,
 } from "./model.js";
 import { diffUser, type CompiledEntry, type MatchBy } from "./mapping.js";
-import { TargetIndex } from "./target-index.js";
+import { isInactiveStranger, TargetIndex } from "./target-index.js";
 import { exceedsLimits, judgeSafety } from "./safety.js";
 
 export { judgeSafety } from "./safety.js";
@@ -164,7 +164,7 @@ export function planChanges(input: PlanInput): Plan {
     const want = desiredById.get(sourceId);
     if (want?.status !== "active") continue;
     const found = index.match(sourceId, want.userName);
-    if (found.user && (found.user.active || found.user.externalId === sourceId)) {
+    if (found.user && !isInactiveStranger(found.user, sourceId)) {
       users[sourceId]!.targetId = found.user.id;
       users[sourceId]!.userName = found.user.userName;
       bind(sourceId, found.user);
@@ -248,10 +248,7 @@ export function planChanges(input: PlanInput): Plan {
         );
         continue;
       }
-      if (found.user && !found.user.active && found.user.externalId !== want.sourceId) {
-        // Matched by userName alone, adopting would reactivate an account someone switched off,
-        // perhaps a former employee's with the same userName: its data would go to the newcomer.
-        // An administrator decides. (An externalId equal to the source id proves it is this person's.)
+      if (found.user && isInactiveStranger(found.user, want.sourceId)) {
         hold(
           want.sourceId,
           want.userName,

@@ -9,6 +9,15 @@ export interface MatchResult {
   taken?: TargetUser;
 }
 
+/**
+ * An inactive account that nothing proves is this person's (its externalId is not the source
+ * id): someone switched it off, perhaps a former employee's with the same userName. Adopting it
+ * would reactivate it and hand its data to the newcomer, so an administrator decides.
+ */
+export function isInactiveStranger(user: TargetUser, sourceId: string): boolean {
+  return !user.active && user.externalId !== sourceId;
+}
+
 /** Target users indexed the ways we match them, and which of them are already spoken for. */
 export class TargetIndex {
   private readonly byId = new Map<string, TargetUser>();

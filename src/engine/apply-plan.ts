@@ -1,5 +1,6 @@
 import type { Plan, PlannedAction, StateUser, SyncState, TargetUser } from "../core/model.js";
 import type { UserTarget } from "../core/ports.js";
+import { isInactiveStranger } from "../core/target-index.js";
 import { buildPatchOperations, buildUserResource, diffUser, type CompiledEntry, type MatchBy } from "../core/mapping.js";
 import { messageOf, TargetAuthError, TargetError } from "../errors.js";
 import type { ActionResult, EventSink } from "./events.js";
@@ -203,7 +204,7 @@ function ensureAdoptable(existing: TargetUser, action: PlannedAction, state: Syn
       throw new TargetError(`${action.key}: the target account ${existing.userName} belongs to another managed user (${sourceId})`, {});
     }
   }
-  if (!existing.active && existing.externalId !== action.sourceId) {
+  if (isInactiveStranger(existing, action.sourceId)) {
     throw new TargetError(
       `${action.key}: the target has an inactive account ${existing.userName} that scimsync does not manage; not adopted or reactivated`,
       { hint: "reactivate it in the app for scimsync to adopt it, or delete or rename it to have a new account created" },
