@@ -34,6 +34,8 @@ export interface PreparedPlan {
   plan: Plan;
   problems: SourceProblem[];
   stored: StoredState;
+  /** The newest time recorded anywhere in the stored state (ms); 0 for a new state. */
+  latestRecorded: number;
   actualById: Map<string, TargetUser>;
   mapping: CompiledEntry[];
 }
@@ -87,7 +89,7 @@ export async function preparePlan(settings: RunSettings, ports: RunPorts, option
     allowMassDeprovision: options.allowMassDeprovision ?? false,
     warnings,
   });
-  return { plan, problems: snapshot.problems, stored, actualById: new Map(actual.map((u) => [u.id, u])), mapping };
+  return { plan, problems: snapshot.problems, stored, latestRecorded: latest, actualById: new Map(actual.map((u) => [u.id, u])), mapping };
 }
 
 /**
@@ -169,7 +171,7 @@ export async function runSync(settings: RunSettings, ports: RunPorts, options: S
   try {
     const prepared = await preparePlan(settings, ports, options);
     const { plan } = prepared;
-    const latest = latestTimestamp(prepared.stored);
+    const latest = prepared.latestRecorded;
     if (options.fixedNow && options.now.getTime() > Date.now() + CLOCK_TOLERANCE_MS) {
       // Timers started "in the future" would hold back every real run's deprovisioning until then.
       throw new StateError(`--now ${options.now.toISOString()} is in the future; a sync cannot run ahead of the clock`, {
