@@ -12,7 +12,18 @@ export interface MappingEntry {
   default?: string;
   /** false for attributes the SCIM schema declares caseExact=false (userName, emails). */
   caseExact?: boolean;
+  /**
+   * What an empty source value does: true (the default) clears the attribute on the target,
+   * false leaves whatever the target has.
+   */
+  clearWhenEmpty?: boolean;
 }
+
+/** Target attributes an existing account can be recognised by, in precedence order. */
+export type MatchAttribute = "externalId" | "userName";
+
+/** How PATCH-less or Entra-shaped targets are written to. See README "Dialects". */
+export type Dialect = "patch" | "put" | "entra-legacy";
 
 export interface CompiledEntry extends MappingEntry {
   path: ScimPath;

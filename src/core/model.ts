@@ -24,8 +24,31 @@ export interface SourceUser {
   employeeNumber?: string;
   /** Source id of the manager. */
   manager?: string;
+  /** BCP 47 / RFC 7231 language tag, e.g. en-US. */
+  preferredLanguage?: string;
+  /** SCIM's own shapes (RFC 7643 §4.1.2), so mappings read them with the same paths. */
+  addresses?: SourceAddress[];
+  phoneNumbers?: SourceTypedValue[];
+  roles?: string[];
   /** Extra source attributes, kept for configurable mappings. */
   extra?: Record<string, unknown>;
+}
+
+export interface SourceAddress {
+  type?: string;
+  formatted?: string;
+  streetAddress?: string;
+  locality?: string;
+  region?: string;
+  postalCode?: string;
+  country?: string;
+  primary?: boolean;
+}
+
+export interface SourceTypedValue {
+  type?: string;
+  value: string;
+  primary?: boolean;
 }
 
 export interface SourceGroup {
@@ -33,6 +56,10 @@ export interface SourceGroup {
   displayName: string;
   /** Source ids of member users or member groups. */
   members: string[];
+  email?: string;
+  description?: string;
+  /** Extra source attributes, kept for configurable mappings. */
+  extra?: Record<string, unknown>;
 }
 
 /** A record the source could not use. It is reported, skipped, and never deprovisioned because of it. */
@@ -60,8 +87,11 @@ export interface SourceSnapshot {
   protectedUserNames: string[];
 }
 
-/** A flattened SCIM attribute value as we manage it. `null` means "absent". */
-export type AttributeValue = string | boolean | null;
+/**
+ * A flattened SCIM attribute value as we manage it. `null` means "absent". A list is a
+ * multi-valued attribute such as `roles`, compared as a set and written as `[{value}]`.
+ */
+export type AttributeValue = string | boolean | string[] | null;
 
 /** SCIM path -> value, e.g. `name.givenName`, `emails[type eq "work"].value`. */
 export type AttributeMap = Record<string, AttributeValue>;
@@ -76,6 +106,31 @@ export interface DesiredUser {
   status: DesiredStatus;
   /** Mapped attributes, without `active` (the planner owns `active`). */
   attributes: AttributeMap;
+  /**
+   * Attributes whose value is another user's target id (the enterprise `manager`): SCIM path ->
+   * that user's source id. The planner resolves them once it knows who exists on the target.
+   */
+  references?: Record<string, string>;
+}
+
+/** A source group after `provisionGroups` and mapping: what the target should hold. */
+export interface DesiredGroup {
+  sourceId: string;
+  displayName: string;
+  /** Mapped attributes (displayName, externalId, ...), without members. */
+  attributes: AttributeMap;
+  /** Source ids of the users that should be members: transitive, active, in scope. */
+  memberIds: string[];
+}
+
+/** A SCIM Group resource as the target returned it. */
+export interface TargetGroup {
+  id: string;
+  displayName: string;
+  externalId?: string;
+  /** Member target ids; undefined when the resource carried no `members` (listed without them, or a target that never returns them). */
+  members?: string[];
+  resource: Record<string, unknown>;
 }
 
 /** A SCIM User resource as the target returned it (unknown shape beyond these keys). */
@@ -104,12 +159,31 @@ export interface StateUser {
   conditions: Partial<Record<DeprovisionReason, string>>;
 }
 
+export interface StateGroup {
+  targetId: string;
+  /** The displayName last seen on the target or successfully written to it. */
+  displayName: string;
+  origin: "created" | "adopted";
+  since: string;
+  /**
+   * Target ids of the managed users we know to be members: what we last read or wrote. It is
+   * the truth for targets that never return members, and saves a read when nothing changed.
+   */
+  members: string[];
+  /** ISO time the group was first seen gone from the directory or from `provisionGroups`; present only while so. */
+  removedSince?: string;
+}
+
 /** The in-memory state: everything the planner needs from the state file. */
 export interface SyncState {
   /** Base URL of the target this state belongs to (never the token). */
   targetUrl: string;
   /** Managed users keyed by source id. */
   users: Record<string, StateUser>;
+  /** Managed groups keyed by source id. */
+  groups: Record<string, StateGroup>;
+  /** Learned: the target accepts members but never returns them, so the state is trusted for membership. */
+  groupMembersHidden?: boolean;
 }
 
 /** A delay in milliseconds, or never. `0` is the config's `now`. */
@@ -122,12 +196,31 @@ export interface DeprovisionRule {
 
 export type DeprovisionPolicy = Record<DeprovisionReason, DeprovisionRule>;
 
+/** Groups are never suspended: only deleted, this long after they leave the directory or `provisionGroups`. */
+export interface GroupDeprovisionRule {
+  delete: Delay;
+}
+
+/** Which source groups are pushed to the target. */
+export type ProvisionGroups = "all" | "scoped" | "none";
+
 export interface SafetyLimits {
   maxDeprovisions: number;
   maxDeprovisionPercent: number;
 }
 
-export type ActionOp = "create" | "update" | "suspend" | "unsuspend" | "delete";
+export type ActionOp = "create" | "update" | "suspend" | "unsuspend" | "delete" | "add-members" | "remove-members";
+
+export type ResourceType = "User" | "Group";
+
+/** A member of an add-members / remove-members action. */
+export interface MemberRef {
+  /** The user's source id (absent for a target id no managed user holds any more). */
+  sourceId?: string;
+  /** Known when the user exists; for a user created in the same run, resolved at apply time. */
+  targetId?: string;
+  userName: string;
+}
 
 export interface AttributeChange {
   from: AttributeValue;
@@ -136,8 +229,8 @@ export interface AttributeChange {
 
 export interface PlannedAction {
   op: ActionOp;
-  type: "User";
-  /** userName, the key administrators recognise. */
+  type: ResourceType;
+  /** userName or the group's displayName, the key administrators recognise. */
   key: string;
   sourceId: string;
   /** Present for every op but create. */
@@ -148,11 +241,18 @@ export interface PlannedAction {
   reason?: DeprovisionReason;
   /** For create: the full desired attribute map. */
   attributes?: AttributeMap;
+  /**
+   * Attributes that point at a user created in this run (path -> that user's source id):
+   * the engine fills in the target id once it exists, so this action runs after that create.
+   */
+  pendingReferences?: Record<string, string>;
+  /** add-members / remove-members: who. */
+  members?: MemberRef[];
 }
 
 export interface ScheduledAction {
   op: "suspend" | "delete";
-  type: "User";
+  type: ResourceType;
   key: string;
   sourceId: string;
   reason: DeprovisionReason;
@@ -161,7 +261,7 @@ export interface ScheduledAction {
 }
 
 export interface AdoptedUser {
-  type: "User";
+  type: ResourceType;
   key: string;
   sourceId: string;
   targetId: string;
@@ -170,7 +270,7 @@ export interface AdoptedUser {
 }
 
 export interface SafetyVerdict {
-  /** Deprovisioning actions (suspend + delete) that this plan would apply. */
+  /** Deprovisioning actions (user suspends and deletes, group deletes) that this plan would apply. */
   deprovisions: number;
   managed: number;
   /** A safety limit holds back every suspend and delete of this run (--allow-mass-deprovision overrides). */
@@ -186,7 +286,7 @@ export interface SafetyVerdict {
 
 /** A managed user for whom nothing is done until an administrator looks: the reason says why. */
 export interface HeldUser {
-  type: "User";
+  type: ResourceType;
   key: string;
   sourceId: string;
   reason: string;
@@ -195,7 +295,10 @@ export interface HeldUser {
 export interface Plan {
   /** ISO time the plan was made for. */
   now: string;
-  /** Ordered: unsuspend, update, create, suspend, delete. */
+  /**
+   * Ordered as applied: user unsuspend and update, user create, group create and update,
+   * membership changes, user suspend and delete, group delete.
+   */
   actions: PlannedAction[];
   scheduled: ScheduledAction[];
   adopted: AdoptedUser[];

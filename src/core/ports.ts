@@ -2,7 +2,7 @@
  * The roles the engine talks to. Adapters implement them and return our domain types and
  * typed errors (src/errors.ts), never a library's own error classes.
  */
-import type { SourceSnapshot, SyncState, TargetUser } from "./model.js";
+import type { SourceSnapshot, SyncState, TargetGroup, TargetUser } from "./model.js";
 import type { PatchOperation } from "./mapping.js";
 
 export interface DirectorySource {
@@ -21,9 +21,33 @@ export interface UserTarget {
   createUser(resource: Record<string, unknown>): Promise<TargetUser>;
   /** PATCH /Users/{id}; returns the updated user when the target sent it back (200), else undefined (204). */
   patchUser(id: string, operations: PatchOperation[]): Promise<TargetUser | undefined>;
+  /** PUT /Users/{id} with a full resource (the `put` dialect); returns the user when the target sent it back. */
+  replaceUser(id: string, resource: Record<string, unknown>): Promise<TargetUser | undefined>;
   /** DELETE /Users/{id}; a 404 counts as done. */
   deleteUser(id: string): Promise<void>;
   close(): Promise<void>;
+}
+
+/** The Groups side of a SCIM target. */
+export interface GroupTarget {
+  /**
+   * Every group, listed with `excludedAttributes=members` (so `members` is undefined), following
+   * pages until totalResults. Undefined when the target has no /Groups (404 or 501): it does
+   * not support groups, which is not an error. Throws TargetError when the listing is incomplete.
+   */
+  listGroups(): Promise<TargetGroup[] | undefined>;
+  /** One group with its members; undefined when the target answers 404. */
+  getGroup(id: string): Promise<TargetGroup | undefined>;
+  /** Groups matching `attribute eq "value"` (value escaped by the client). */
+  findGroups(attribute: "externalId" | "displayName", value: string): Promise<TargetGroup[]>;
+  /** POST /Groups. Not retried when the request may have been applied: that error has `ambiguous: true`. */
+  createGroup(resource: Record<string, unknown>): Promise<TargetGroup>;
+  /** PATCH /Groups/{id}. */
+  patchGroup(id: string, operations: PatchOperation[]): Promise<void>;
+  /** PUT /Groups/{id} with a full resource (the `put` dialect). */
+  replaceGroup(id: string, resource: Record<string, unknown>): Promise<void>;
+  /** DELETE /Groups/{id}; a 404 counts as done. */
+  deleteGroup(id: string): Promise<void>;
 }
 
 export type RunResult = "ok" | "failed" | "safety-stop" | "interrupted" | "error";
