@@ -148,7 +148,7 @@ export function aManagedRecord(id: string, overrides: Partial<StateUser> = {}): 
 }
 
 export function aState(users: Record<string, StateUser> = {}): SyncState {
-  return { targetUrl: TARGET_URL, users };
+  return { targetUrl: TARGET_URL, users, groups: {} };
 }
 
 /** Distinct delays per reason, so a wrong rule shows up as a wrong due time. */

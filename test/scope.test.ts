@@ -28,7 +28,7 @@ describe("expandGroupMembers", () => {
   it("Given a diamond (two paths to one group), When expanded, Then it is not reported as a cycle", () => {
     const groups = [aGroup("all", ["a", "b"]), aGroup("a", ["shared"]), aGroup("b", ["shared"]), aGroup("shared", ["sam"])];
 
-    expect(expandGroupMembers({ groups }, ["all"])).toEqual({ userIds: new Set(["sam"]), cycles: [] });
+    expect(expandGroupMembers({ groups }, ["all"])).toEqual({ userIds: new Set(["sam"]), groupIds: new Set(["all", "a", "b", "shared"]), cycles: [] });
   });
 
   it("Given A contains B contains A, When expanded from both, Then the cycle is reported once and every member is in", () => {

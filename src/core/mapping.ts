@@ -1,5 +1,6 @@
-import type { AttributeChange, AttributeMap, AttributeValue, SourceUser } from "./model.js";
+import type { AttributeChange, AttributeMap, AttributeValue, SourceGroup, SourceUser } from "./model.js";
 import { parseScimPath, readScimPath, selectElement, getKey, type ScimPath } from "./scim-path.js";
+import { parseExpression, type Expression } from "./expression.js";
 
 /**
  * One mapped attribute. `source` is a SourceUser attribute name, or a template such as
@@ -27,10 +28,18 @@ export type Dialect = "patch" | "put" | "entra-legacy";
 
 export interface CompiledEntry extends MappingEntry {
   path: ScimPath;
+  expression: Expression;
+  fallback?: Expression;
+  /**
+   * The value is another user's id: the source gives the manager's source id, the target wants
+   * that manager's target id, which only the planner knows (and only once the manager exists).
+   */
+  reference: boolean;
 }
 
 export const ENTERPRISE_USER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 export const CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User";
+export const CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group";
 
 export type MatchBy = "externalId" | "userName";
 
@@ -51,59 +60,122 @@ export function defaultUserMapping(matchBy: MatchBy): MappingEntry[] {
   return matchBy === "externalId" ? entries : entries.filter((e) => e.target !== "externalId");
 }
 
+/** Throws on a target path we cannot write or an invalid expression (config loading reports both by key first). */
 export function compileMapping(entries: MappingEntry[]): CompiledEntry[] {
   return entries.map((e) => {
     const path = parseScimPath(e.target);
     if (!path) throw new Error(`mapping target "${e.target}" is not a SCIM path scimsync can write`);
-    return { ...e, path };
+    const compiled: CompiledEntry = { ...e, path, expression: parseExpression(e.source), reference: isManagerPath(path) };
+    if (e.default !== undefined) compiled.fallback = parseExpression(e.default);
+    return compiled;
   });
 }
 
-function sourceValue(user: SourceUser, name: string): unknown {
-  if (name in user) return (user as unknown as Record<string, unknown>)[name];
-  return user.extra?.[name];
+function isManagerPath(path: ScimPath): boolean {
+  return (
+    path.schema?.toLowerCase() === ENTERPRISE_USER.toLowerCase() &&
+    path.attribute.toLowerCase() === "manager" &&
+    !path.filter &&
+    (path.subAttribute === undefined || path.subAttribute.toLowerCase() === "value")
+  );
 }
 
-function evaluate(user: SourceUser, expression: string): AttributeValue {
-  if (!expression.includes("{")) {
-    const v = sourceValue(user, expression);
-    if (v === undefined || v === null || v === "") return null;
-    return typeof v === "boolean" ? v : String(v);
+/**
+ * Reads a source attribute reference as an expression names it: `givenName`,
+ * `addresses[type eq "work"].locality`, `extra.costCenter`, `customSchemas.Info.costCenter`.
+ * A bare name the record lacks is looked up among its extra attributes, so a directory column
+ * can be named without its `extra.` prefix.
+ */
+function compileReader(reference: string): (record: object) => unknown {
+  const path = parseScimPath(reference);
+  if (path && !path.schema) {
+    return (record) => {
+      const direct = readRaw(record, path);
+      if (direct !== undefined || path.filter) return direct;
+      return readRaw(getKey(record, "extra") ?? {}, path);
+    };
   }
-  let missing = 0;
-  let present = 0;
-  const text = expression.replace(/\{([^}]+)\}/g, (_, name: string) => {
-    const v = sourceValue(user, name.trim());
-    if (v === undefined || v === null || v === "") {
-      missing++;
-      return "";
-    }
-    present++;
-    return String(v);
-  });
-  if (present === 0 && missing > 0) return null;
-  const squeezed = text.replace(/\s+/g, " ").trim();
-  return squeezed === "" ? null : squeezed;
+  const steps = reference.split(".");
+  return (record) => {
+    let value: unknown = record;
+    for (const step of steps) value = getKey(value, step);
+    return value;
+  };
 }
 
-/** The attributes a source user should have on the target. */
+function readRaw(record: unknown, path: ScimPath): unknown {
+  let value = getKey(record, path.attribute);
+  if (path.filter) value = selectElement(value, path.filter);
+  if (path.subAttribute) value = getKey(value, path.subAttribute);
+  return value;
+}
+
+/** One reader per distinct reference for the whole process: 100,000 users times every entry. */
+const readers = new Map<string, (record: object) => unknown>();
+
+function evaluateFor(record: object, expression: Expression): AttributeValue {
+  return expression.evaluate((reference) => {
+    let reader = readers.get(reference);
+    if (!reader) {
+      reader = compileReader(reference);
+      readers.set(reference, reader);
+    }
+    return reader(record);
+  });
+}
+
+function evaluateEntry(record: object, entry: CompiledEntry): AttributeValue {
+  let value = evaluateFor(record, entry.expression);
+  if (value === null && entry.fallback) value = evaluateFor(record, entry.fallback);
+  return value;
+}
+
+/** The attributes a source user should have on the target, without references (see mapReferences). */
 export function mapUser(user: SourceUser, mapping: CompiledEntry[]): AttributeMap {
   const out: AttributeMap = {};
+  for (const entry of mapping) if (!entry.reference) out[entry.target] = evaluateEntry(user, entry);
+  return out;
+}
+
+/** The attributes a source group should have on the target (members are not a mapping). */
+export function mapGroup(group: SourceGroup, mapping: CompiledEntry[]): AttributeMap {
+  const out: AttributeMap = {};
+  for (const entry of mapping) out[entry.target] = evaluateEntry(group, entry);
+  return out;
+}
+
+/** Reference attributes (the manager) as SCIM path -> the referenced user's source id, or null when empty. */
+export function mapReferences(user: SourceUser, mapping: CompiledEntry[]): Record<string, string | null> | undefined {
+  let out: Record<string, string | null> | undefined;
   for (const entry of mapping) {
-    let value = evaluate(user, entry.source);
-    if (value === null && entry.default !== undefined) value = evaluate(user, entry.default);
-    out[entry.target] = value;
+    if (!entry.reference) continue;
+    const value = evaluateEntry(user, entry);
+    out ??= {};
+    out[entry.target] = typeof value === "string" ? value : null;
   }
   return out;
 }
 
 export function sameValue(a: AttributeValue, b: AttributeValue, caseExact: boolean): boolean {
   if (a === b) return true;
-  if (!caseExact && typeof a === "string" && typeof b === "string") return a.toLowerCase() === b.toLowerCase();
+  const fold = (v: string) => (caseExact ? v : v.toLowerCase());
+  if (typeof a === "string" && typeof b === "string") return fold(a) === fold(b);
+  if (Array.isArray(a) && Array.isArray(b)) {
+    // Multi-valued attributes are sets: the order a target returns them in means nothing.
+    const left = new Set(a.map(fold));
+    const right = new Set(b.map(fold));
+    return left.size === right.size && [...left].every((v) => right.has(v));
+  }
+  if (Array.isArray(a) && typeof b === "string") return a.length === 1 && fold(a[0]!) === fold(b);
+  if (typeof a === "string" && Array.isArray(b)) return b.length === 1 && fold(b[0]!) === fold(a);
   return false;
 }
 
-/** Mapped attributes whose target value differs from the desired one. */
+/**
+ * Mapped attributes whose target value differs from the desired one. An attribute absent from
+ * `desired` (a reference the planner could not resolve) is not compared; an empty one is,
+ * unless the entry says clearWhenEmpty: false.
+ */
 export function diffUser(
   desired: AttributeMap,
   resource: Record<string, unknown>,
@@ -111,14 +183,23 @@ export function diffUser(
 ): Record<string, AttributeChange> {
   const changes: Record<string, AttributeChange> = {};
   for (const entry of mapping) {
+    if (!(entry.target in desired)) continue;
     const want = desired[entry.target] ?? null;
+    if (want === null && entry.clearWhenEmpty === false) continue;
     const have = readScimPath(resource, entry.path);
     if (!sameValue(want, have, entry.caseExact ?? true)) changes[entry.target] = { from: have, to: want };
   }
   return changes;
 }
 
-function setPath(resource: Record<string, unknown>, path: ScimPath, value: AttributeValue): void {
+/** How a value is written at a path: a reference as `{value}`, a list as `[{value}, ...]`. */
+function wireValue(entry: Pick<CompiledEntry, "reference">, value: AttributeValue): unknown {
+  if (entry.reference) return { value };
+  if (Array.isArray(value)) return value.map((v) => ({ value: v }));
+  return value;
+}
+
+function setPath(resource: Record<string, unknown>, path: ScimPath, value: unknown): void {
   if (value === null) return;
   let container = resource;
   if (path.schema) {
@@ -153,11 +234,78 @@ export function buildUserResource(attributes: AttributeMap, mapping: CompiledEnt
   for (const entry of mapping) {
     const value = attributes[entry.target] ?? null;
     if (value !== null && entry.path.schema) extensions.add(entry.path.schema);
-    setPath(resource, entry.path, value);
+    setPath(resource, entry.path, value === null ? null : wireValue(entry, value));
   }
   resource.active = active;
   (resource.schemas as string[]).push(...extensions);
   return resource;
+}
+
+/** The body of `POST /Groups`: mapped attributes, never members (they follow as PATCHes). */
+export function buildGroupResource(attributes: AttributeMap, mapping: CompiledEntry[]): Record<string, unknown> {
+  const resource: Record<string, unknown> = { schemas: [CORE_GROUP] };
+  const extensions = new Set<string>();
+  for (const entry of mapping) {
+    const value = attributes[entry.target] ?? null;
+    if (value !== null && entry.path.schema) extensions.add(entry.path.schema);
+    setPath(resource, entry.path, value === null ? null : wireValue(entry, value));
+  }
+  (resource.schemas as string[]).push(...extensions);
+  return resource;
+}
+
+/**
+ * The full resource a `put`-dialect target should hold: what it has now with the changes laid
+ * over it. Server-owned attributes (meta, groups) are left out: PUT replaces what the client owns.
+ */
+export function applyChanges(
+  resource: Record<string, unknown>,
+  changes: Record<string, AttributeChange>,
+  mapping: CompiledEntry[],
+): Record<string, unknown> {
+  const next = structuredClone(resource);
+  delete next.meta;
+  delete next.groups;
+  for (const [target, change] of Object.entries(changes)) {
+    if (target === "active") {
+      next.active = change.to === true;
+      continue;
+    }
+    const entry = mapping.find((e) => e.target === target);
+    if (!entry) continue;
+    clearPath(next, entry.path);
+    if (change.to === null) continue;
+    setPath(next, entry.path, wireValue(entry, change.to));
+    if (entry.path.schema) {
+      const schemas = Array.isArray(next.schemas) ? (next.schemas as string[]) : [];
+      if (!schemas.some((s) => s.toLowerCase() === entry.path.schema!.toLowerCase())) next.schemas = [...schemas, entry.path.schema];
+    }
+  }
+  return next;
+}
+
+/** Removes the value a path names, leaving siblings (a home email, other address parts) alone. */
+function clearPath(resource: Record<string, unknown>, path: ScimPath): void {
+  const container = path.schema ? getKey(resource, path.schema) : resource;
+  if (container === null || typeof container !== "object" || Array.isArray(container)) return;
+  const record = container as Record<string, unknown>;
+  const key = Object.keys(record).find((k) => k.toLowerCase() === path.attribute.toLowerCase());
+  if (key === undefined) return;
+  if (path.filter) {
+    const element = selectElement(record[key], path.filter);
+    const sub = element && Object.keys(element).find((k) => k.toLowerCase() === (path.subAttribute ?? "value").toLowerCase());
+    if (element && sub !== undefined) delete element[sub];
+    return;
+  }
+  if (path.subAttribute) {
+    const inner = record[key];
+    if (inner && typeof inner === "object" && !Array.isArray(inner)) {
+      const sub = Object.keys(inner).find((k) => k.toLowerCase() === path.subAttribute!.toLowerCase());
+      if (sub !== undefined) delete (inner as Record<string, unknown>)[sub];
+    }
+    return;
+  }
+  delete record[key];
 }
 
 export interface PatchOperation {
@@ -187,6 +335,10 @@ export function buildPatchOperations(
     const path = entry.path;
     if (change.to === null) {
       ops.push({ op: "remove", path: target });
+      continue;
+    }
+    if (entry.reference || Array.isArray(change.to)) {
+      ops.push({ op: "replace", path: target, value: wireValue(entry, change.to) });
       continue;
     }
     if (path.filter) {

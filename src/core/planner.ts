@@ -14,9 +14,11 @@ import type {
   SyncState,
   TargetUser,
 } from "./model.js";
-import { diffUser, type CompiledEntry, type MatchBy } from "./mapping.js";
+import { diffUser, type CompiledEntry, type MatchAttribute, type MatchBy } from "./mapping.js";
 import { isInactiveStranger, TargetIndex } from "./target-index.js";
 import { exceedsLimits, judgeSafety } from "./safety.js";
+import { compareKeys } from "./compare-keys.js";
+import { planGroupStructure, planMemberships, type GroupPlanInput, type UserFate } from "./group-planner.js";
 
 export { judgeSafety } from "./safety.js";
 
@@ -29,6 +31,8 @@ export interface PlanInput {
   safety: SafetyLimits;
   mapping: CompiledEntry[];
   matchBy: MatchBy;
+  /** The precedence of matching attributes; default from matchBy (externalId, then userName; or userName only). */
+  matching?: MatchAttribute[];
   now: Date;
   /**
    * false when the directory or the scope could not be read completely: then absence proves
@@ -48,9 +52,24 @@ export interface PlanInput {
   allowMassDeprovision?: boolean;
   /** Notes from earlier steps (source problems, scope) to carry into the plan. */
   warnings?: string[];
+  /** Absent: groups are not in play (an app without groups, or provisionGroups none with none managed). */
+  groups?: GroupPlanInput;
 }
 
-const OP_ORDER: Record<ActionOp, number> = { unsuspend: 0, update: 1, create: 2, suspend: 3, delete: 4 };
+/**
+ * The order actions are applied in, which is also the order of the plan: a user's memberships
+ * need the user to exist, a group's members need the group, and memberships go before the user
+ * or the group is suspended or deleted.
+ */
+export function applyRank(action: Pick<PlannedAction, "op" | "type" | "pendingReferences">): number {
+  if (action.type === "Group") {
+    return { create: 3, update: 4, "add-members": 5, "remove-members": 6, delete: 9, suspend: 9, unsuspend: 9 }[action.op];
+  }
+  if (action.op === "create" || action.pendingReferences) return 2;
+  return { unsuspend: 0, update: 1, create: 2, suspend: 7, delete: 8, "add-members": 5, "remove-members": 6 }[action.op];
+}
+
+const OP_ORDER: Record<ActionOp, number> = { unsuspend: 0, update: 1, create: 2, suspend: 3, delete: 4, "add-members": 5, "remove-members": 6 };
 
 function cloneUsers(users: Record<string, StateUser>): Record<string, StateUser> {
   const out: Record<string, StateUser> = {};
@@ -69,7 +88,8 @@ function dueAt(since: string, delay: number | "never"): Date | undefined {
 export function planChanges(input: PlanInput): Plan {
   const nowIso = input.now.toISOString();
   const nowMs = input.now.getTime();
-  const index = new TargetIndex(input.actual, input.matchBy, new Set([...input.desired.map((d) => d.sourceId), ...Object.keys(input.state.users)]));
+  const matching: MatchAttribute[] = input.matching ?? (input.matchBy === "externalId" ? ["externalId", "userName"] : ["userName"]);
+  const index = new TargetIndex(input.actual, matching, new Set([...input.desired.map((d) => d.sourceId), ...Object.keys(input.state.users)]));
   const users = cloneUsers(input.state.users);
   const managedCount = Object.keys(input.state.users).length;
   const actions: PlannedAction[] = [];
@@ -118,7 +138,7 @@ export function planChanges(input: PlanInput): Plan {
       // rename we did not make. Claimed so nobody adopts it while in doubt.
       index.claim(target);
       managedTargetIds.set(target.id, sourceId);
-      const externalIdDiffers = input.matchBy === "externalId" && target.externalId !== undefined && target.externalId !== sourceId;
+      const externalIdDiffers = matching.includes("externalId") && target.externalId !== undefined && target.externalId !== sourceId;
       hold(
         sourceId,
         record.userName,
@@ -219,6 +239,9 @@ export function planChanges(input: PlanInput): Plan {
     if (deleteDue) scheduled.push({ op: "delete", type: "User", key, sourceId, reason, due: deleteDue.toISOString() });
   };
 
+  // Diffs wait until every user's fate is known: a manager attribute needs the manager's target id.
+  const existing: Array<{ want: (typeof input.desired)[number]; target: TargetUser }> = [];
+  const creates: Array<(typeof input.desired)[number]> = [];
   const sortedDesired = [...input.desired].sort((a, b) => compareKeys(a.userName, b.userName));
   for (const want of sortedDesired) {
     if (heldIds.has(want.sourceId)) continue;
@@ -269,32 +292,13 @@ export function planChanges(input: PlanInput): Plan {
     }
 
     if (!target) {
-      const changes: Record<string, AttributeChange> = {};
-      for (const [path, value] of Object.entries(want.attributes)) if (value !== null) changes[path] = { from: null, to: value };
-      actions.push({ op: "create", type: "User", key: want.userName, sourceId: want.sourceId, changes, attributes: want.attributes });
+      creates.push(want);
       // A stale record (the target account vanished) is replaced when the create succeeds.
       if (record) record.conditions = {};
       continue;
     }
-
-    const managed = users[want.sourceId]!;
-    managed.conditions = {};
-    const changes = diffUser(want.attributes, target.resource, input.mapping);
-    if (!target.active) {
-      actions.push({
-        op: "unsuspend",
-        type: "User",
-        key: want.userName,
-        sourceId: want.sourceId,
-        targetId: target.id,
-        changes: { active: { from: false, to: true }, ...changes },
-      });
-    } else {
-      delete managed.suspendedAt;
-      if (Object.keys(changes).length > 0) {
-        actions.push({ op: "update", type: "User", key: want.userName, sourceId: want.sourceId, targetId: target.id, changes });
-      }
-    }
+    users[want.sourceId]!.conditions = {};
+    existing.push({ want, target });
   }
 
   // Managed users the directory no longer lists.
@@ -305,24 +309,115 @@ export function planChanges(input: PlanInput): Plan {
     deprovision(sourceId, record, "deleted");
   }
 
-  actions.sort((a, b) => OP_ORDER[a.op] - OP_ORDER[b.op] || compareKeys(a.key, b.key));
-  scheduled.sort((a, b) => a.due.localeCompare(b.due) || compareKeys(a.key, b.key));
-  held.sort((a, b) => compareKeys(a.key, b.key));
+  // What becomes of every user, for references and memberships.
+  const deleting = new Set(actions.filter((a) => a.op === "delete").map((a) => a.sourceId));
+  const fates = new Map<string, UserFate>();
+  for (const [sourceId, record] of Object.entries(users)) {
+    const fate: UserFate = { userName: record.userName };
+    const target = located.get(sourceId);
+    if (target && !deleting.has(sourceId)) fate.targetId = target.id;
+    if (heldIds.has(sourceId)) {
+      fate.held = true;
+      fate.targetId = record.targetId;
+    }
+    fates.set(sourceId, fate);
+  }
+  for (const want of creates) fates.set(want.sourceId, { userName: want.userName, pending: true });
+  for (const { want, target } of existing) if (!target.active) fates.get(want.sourceId)!.unsuspended = true;
 
-  const safety = judgeSafety(actions, managedCount, input.safety, input.allowMassDeprovision ?? false);
+  /** The desired attributes with references resolved; those pointing at a user created in this run are left pending. */
+  const resolve = (want: (typeof input.desired)[number]) => {
+    if (!want.references) return { attributes: want.attributes, pending: undefined };
+    const attributes = { ...want.attributes };
+    let pending: Record<string, string> | undefined;
+    for (const [path, sourceId] of Object.entries(want.references)) {
+      const fate = fates.get(sourceId);
+      if (fate?.targetId && !fate.held) attributes[path] = fate.targetId;
+      else if (fate?.pending) (pending ??= {})[path] = sourceId;
+      // Otherwise the manager is not on the target (out of scope, not yet created, held): the
+      // attribute is left as the target has it rather than cleared or pointed at nothing.
+    }
+    return { attributes, pending };
+  };
+
+  for (const want of creates) {
+    const { attributes, pending } = resolve(want);
+    const changes: Record<string, AttributeChange> = {};
+    for (const [path, value] of Object.entries(attributes)) if (value !== null) changes[path] = { from: null, to: value };
+    const action: PlannedAction = { op: "create", type: "User", key: want.userName, sourceId: want.sourceId, changes, attributes };
+    if (pending) {
+      action.pendingReferences = pending;
+      for (const [path, sourceId] of Object.entries(pending)) changes[path] = { from: null, to: `(${fates.get(sourceId)!.userName}, created in this run)` };
+    }
+    actions.push(action);
+  }
+  for (const { want, target } of existing) {
+    const { attributes, pending } = resolve(want);
+    const changes = diffUser(attributes, target.resource, input.mapping);
+    for (const [path, sourceId] of Object.entries(pending ?? {})) {
+      const entry = input.mapping.find((e) => e.target === path);
+      changes[path] = { from: entry ? readManager(target, entry) : null, to: `(${fates.get(sourceId)!.userName}, created in this run)` };
+    }
+    const base = { type: "User" as const, key: want.userName, sourceId: want.sourceId, targetId: target.id };
+    let action: PlannedAction | undefined;
+    if (!target.active) {
+      action = { ...base, op: "unsuspend", changes: { active: { from: false, to: true }, ...changes } };
+    } else {
+      delete users[want.sourceId]!.suspendedAt;
+      if (Object.keys(changes).length > 0) action = { ...base, op: "update", changes };
+    }
+    if (action && pending) action.pendingReferences = pending;
+    if (action) actions.push(action);
+  }
+
+  let groupState = input.state.groups;
+  let groupMembersHidden = input.state.groupMembersHidden === true;
+  let managedGroups = 0;
+  let structure: ReturnType<typeof planGroupStructure> | undefined;
+  if (input.groups) {
+    structure = planGroupStructure(input.groups, input.state.groups, input.now, input.deprovisioningAllowed);
+    actions.push(...structure.actions);
+    scheduled.push(...structure.scheduled);
+    adopted.push(...structure.adopted);
+    held.push(...structure.held);
+    warnings.push(...structure.warnings);
+    groupState = structure.groups;
+    managedGroups = Object.keys(input.state.groups).length;
+  }
+
+  const safety = judgeSafety(actions, managedCount + managedGroups, input.safety, input.allowMassDeprovision ?? false);
   if (vanishedReason) {
     safety.blocked = true;
     safety.reason = safety.reason ? `${safety.reason}; ${vanishedReason}` : vanishedReason;
   }
   if (!input.deprovisioningAllowed) {
     safety.failClosed = input.failClosedReason ?? "the directory or the scope could not be read completely";
-    warnings.push(`${safety.failClosed}: no user is suspended or deleted in this run`);
+    warnings.push(`${safety.failClosed}: no user is suspended or deleted in this run` + (input.groups ? ", no group deleted and no membership removed" : ""));
   }
-  return { now: nowIso, actions, scheduled, adopted, held, safety, warnings, state: { targetUrl: input.state.targetUrl, users } };
+
+  if (input.groups && structure) {
+    const managedTargetIds = new Map<string, string>();
+    for (const [sourceId, record] of Object.entries(users)) managedTargetIds.set(record.targetId, sourceId);
+    const leaving = new Set<string>(Object.keys(users).filter((id) => desiredById.get(id)?.status !== "active"));
+    const memberships = planMemberships(input.groups, structure, fates, managedTargetIds, groupMembersHidden, {
+      removalsAllowed: input.deprovisioningAllowed,
+      deprovisionBlocked: safety.blocked,
+      leaving,
+    });
+    actions.push(...memberships.actions);
+    warnings.push(...memberships.warnings);
+    groupMembersHidden = memberships.groupMembersHidden;
+  }
+
+  actions.sort((a, b) => applyRank(a) - applyRank(b) || OP_ORDER[a.op] - OP_ORDER[b.op] || compareKeys(a.key, b.key));
+  scheduled.sort((a, b) => a.due.localeCompare(b.due) || compareKeys(a.key, b.key));
+  held.sort((a, b) => compareKeys(a.key, b.key));
+
+  const state: Plan["state"] = { targetUrl: input.state.targetUrl, users, groups: groupState };
+  if (groupMembersHidden) state.groupMembersHidden = true;
+  return { now: nowIso, actions, scheduled, adopted, held, safety, warnings, state };
 }
 
-function compareKeys(a: string, b: string): number {
-  const x = a.toLowerCase();
-  const y = b.toLowerCase();
-  return x < y ? -1 : x > y ? 1 : 0;
+function readManager(target: TargetUser, entry: CompiledEntry): AttributeChange["from"] {
+  return diffUser({ [entry.target]: null }, target.resource, [{ ...entry, clearWhenEmpty: true }])[entry.target]?.from ?? null;
 }

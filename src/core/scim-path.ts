@@ -57,6 +57,11 @@ function normalise(value: unknown): AttributeValue {
   if (typeof value === "boolean") return value;
   if (typeof value === "number") return String(value);
   if (typeof value === "string") return value === "" ? null : value;
+  if (Array.isArray(value)) {
+    // A multi-valued attribute (roles: [{value}, ...]) as the list of its values.
+    const values = value.map(normalise).filter((v): v is string => typeof v === "string");
+    return values.length === 0 ? null : values;
+  }
   // A complex value where we expect a simple one (e.g. manager {value}): compare by its value.
   const inner = getKey(value, "value");
   return inner === undefined ? JSON.stringify(value) : normalise(inner);

@@ -1,9 +1,14 @@
-import type { DesiredUser, SourceSnapshot } from "./model.js";
-import { mapUser, type CompiledEntry } from "./mapping.js";
+import type { DesiredGroup, DesiredUser, ProvisionGroups, SourceGroup, SourceProblem, SourceSnapshot } from "./model.js";
+import { mapGroup, mapReferences, mapUser, type CompiledEntry } from "./mapping.js";
 
 export interface Scope {
   /** Group display names or ids; members (transitively) are in scope. Absent or empty: everyone. */
   groups?: string[];
+}
+
+export interface ScopeOptions {
+  /** An app that needs an email for every user (Komeet): users without a valid one are reported and skipped. */
+  requireEmail?: boolean;
 }
 
 export interface DesiredState {
@@ -15,18 +20,25 @@ export interface DesiredState {
    */
   trusted: boolean;
   warnings: string[];
+  /** Users left out by a rule of the target (requireEmail): reported, and protected like malformed records. */
+  problems: SourceProblem[];
+  protectedIds: string[];
 }
 
+/** Generous on purpose, as in the file source: the target has the last word. */
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/u;
+
 /**
- * Source ids of every user reachable from the given groups through nested groups. A cycle
- * (A contains B contains A) is reported once and not followed again.
+ * Walks nested groups from the given roots. A cycle (A contains B contains A) is reported once
+ * and not followed again. `groupIds` holds every group reached, roots included.
  */
 export function expandGroupMembers(
   snapshot: Pick<SourceSnapshot, "groups">,
   roots: string[],
-): { userIds: Set<string>; cycles: string[] } {
-  const byId = new Map(snapshot.groups.map((g) => [g.id, g]));
+  byId: Map<string, SourceGroup> = new Map(snapshot.groups.map((g) => [g.id, g])),
+): { userIds: Set<string>; groupIds: Set<string>; cycles: string[] } {
   const userIds = new Set<string>();
+  const groupIds = new Set<string>();
   const cycles: string[] = [];
   const done = new Set<string>();
   const walk = (groupId: string, path: string[]): void => {
@@ -37,6 +49,7 @@ export function expandGroupMembers(
     if (done.has(groupId)) return;
     const group = byId.get(groupId);
     if (!group) return;
+    groupIds.add(groupId);
     for (const member of group.members) {
       if (byId.has(member)) walk(member, [...path, groupId]);
       else userIds.add(member);
@@ -44,12 +57,19 @@ export function expandGroupMembers(
     done.add(groupId);
   };
   for (const root of roots) walk(root, []);
-  return { userIds, cycles };
+  return { userIds, groupIds, cycles };
+}
+
+function findGroup(snapshot: SourceSnapshot, name: string): SourceGroup | undefined {
+  const lower = name.toLowerCase();
+  return snapshot.groups.find((g) => g.id === name) ?? snapshot.groups.find((g) => g.displayName.toLowerCase() === lower);
 }
 
 /** Applies scope and mapping to a directory snapshot: what the target should hold. */
-export function resolveDesiredUsers(snapshot: SourceSnapshot, scope: Scope, mapping: CompiledEntry[]): DesiredState {
+export function resolveDesiredUsers(snapshot: SourceSnapshot, scope: Scope, mapping: CompiledEntry[], options: ScopeOptions = {}): DesiredState {
   const warnings: string[] = [];
+  const problems: SourceProblem[] = [];
+  const protectedIds: string[] = [];
   let trusted = true;
   let inScope: Set<string> | undefined;
 
@@ -57,8 +77,7 @@ export function resolveDesiredUsers(snapshot: SourceSnapshot, scope: Scope, mapp
   if (wanted.length > 0) {
     const roots: string[] = [];
     for (const name of wanted) {
-      const lower = name.toLowerCase();
-      const group = snapshot.groups.find((g) => g.id === name || g.displayName.toLowerCase() === lower);
+      const group = findGroup(snapshot, name);
       if (group) roots.push(group.id);
       else {
         trusted = false;
@@ -70,11 +89,68 @@ export function resolveDesiredUsers(snapshot: SourceSnapshot, scope: Scope, mapp
     inScope = userIds;
   }
 
-  const users: DesiredUser[] = snapshot.users.map((user) => ({
-    sourceId: user.id,
-    userName: user.userName,
-    status: !user.active ? "suspended" : inScope && !inScope.has(user.id) ? "outOfScope" : "active",
-    attributes: mapUser(user, mapping),
-  }));
-  return { users, trusted, warnings };
+  const users: DesiredUser[] = [];
+  for (const user of snapshot.users) {
+    const status = !user.active ? "suspended" : inScope && !inScope.has(user.id) ? "outOfScope" : "active";
+    if (options.requireEmail && status === "active" && !(user.email && EMAIL.test(user.email))) {
+      // Skipped, not deprovisioned: the address may only be missing for a while (a new hire's
+      // mailbox not yet made), and whatever the user already has stays as it is.
+      problems.push({
+        location: `user ${user.id}`,
+        id: user.id,
+        userName: user.userName,
+        reason: user.email ? `email ${JSON.stringify(user.email)} is not a valid address, and this app needs one` : "has no email, and this app needs one",
+      });
+      protectedIds.push(user.id);
+      continue;
+    }
+    const desired: DesiredUser = { sourceId: user.id, userName: user.userName, status, attributes: mapUser(user, mapping) };
+    const references = mapReferences(user, mapping);
+    if (references) {
+      const present = Object.entries(references).filter((e): e is [string, string] => e[1] !== null);
+      // An empty manager is a plain attribute value: it clears the target's (per clearWhenEmpty).
+      for (const [path, id] of Object.entries(references)) if (id === null) desired.attributes[path] = null;
+      if (present.length > 0) desired.references = Object.fromEntries(present);
+    }
+    users.push(desired);
+  }
+  return { users, trusted, warnings, problems, protectedIds };
+}
+
+/**
+ * The groups the target should hold, with their members flattened to users. `scoped` pushes the
+ * scope groups and the groups nested in them (every group when there is no group scope).
+ * Members are the users that end up active on the target: a suspended or out-of-scope user
+ * loses their memberships, and gets them back when they return.
+ */
+export function resolveDesiredGroups(
+  snapshot: SourceSnapshot,
+  scope: Scope,
+  provision: ProvisionGroups,
+  mapping: CompiledEntry[],
+  users: DesiredUser[],
+): { groups: DesiredGroup[]; warnings: string[] } {
+  if (provision === "none") return { groups: [], warnings: [] };
+  const byId = new Map(snapshot.groups.map((g) => [g.id, g]));
+  let chosen: SourceGroup[] = snapshot.groups;
+  if (provision === "scoped" && (scope.groups ?? []).length > 0) {
+    const roots = (scope.groups ?? []).map((name) => findGroup(snapshot, name)?.id).filter((id): id is string => id !== undefined);
+    const { groupIds } = expandGroupMembers(snapshot, roots, byId);
+    chosen = snapshot.groups.filter((g) => groupIds.has(g.id));
+  }
+  const active = new Set(users.filter((u) => u.status === "active").map((u) => u.sourceId));
+  const cycles = new Set<string>();
+  const groups = chosen.map((group): DesiredGroup => {
+    const expanded = expandGroupMembers(snapshot, [group.id], byId);
+    for (const cycle of expanded.cycles) cycles.add(`group nesting cycle ignored: ${cycle}`);
+    const attributes = mapGroup(group, mapping);
+    const name = attributes.displayName;
+    return {
+      sourceId: group.id,
+      displayName: typeof name === "string" ? name : group.displayName,
+      attributes,
+      memberIds: [...expanded.userIds].filter((id) => active.has(id)).sort(),
+    };
+  });
+  return { groups, warnings: [...cycles] };
 }

@@ -1,5 +1,5 @@
 import type { TargetUser } from "./model.js";
-import type { MatchBy } from "./mapping.js";
+import type { MatchAttribute } from "./mapping.js";
 
 export interface MatchResult {
   user?: TargetUser;
@@ -25,6 +25,8 @@ export class TargetIndex {
   private readonly byUserName = new Map<string, TargetUser[]>();
   /** Target ids already bound to a source user in this plan. */
   private readonly claimed = new Set<string>();
+  /** externalId is one of the matching attributes: then it says whose an account is. */
+  private readonly byExternal: boolean;
 
   /**
    * @param knownSourceIds every source id in the directory or the state: under externalId
@@ -32,9 +34,10 @@ export class TargetIndex {
    */
   constructor(
     users: TargetUser[],
-    private readonly matchBy: MatchBy,
+    private readonly matching: readonly MatchAttribute[],
     private readonly knownSourceIds: ReadonlySet<string> = new Set(),
   ) {
+    this.byExternal = matching.includes("externalId");
     for (const u of users) {
       this.byId.set(u.id, u);
       if (u.externalId) push(this.byExternalId, u.externalId, u);
@@ -57,7 +60,7 @@ export class TargetIndex {
   /** Whether `user` is bound in this plan, or by its externalId, to a directory user other than `sourceId`. */
   belongsToAnother(user: TargetUser, sourceId: string): boolean {
     if (this.claimed.has(user.id)) return true;
-    return this.matchBy === "externalId" && user.externalId !== undefined && user.externalId !== sourceId && this.knownSourceIds.has(user.externalId);
+    return this.byExternal && user.externalId !== undefined && user.externalId !== sourceId && this.knownSourceIds.has(user.externalId);
   }
 
   /**
@@ -67,27 +70,32 @@ export class TargetIndex {
    */
   isSameAccount(user: TargetUser, sourceId: string, userNames: string[]): boolean {
     if (user.externalId === sourceId) return true;
-    if (this.matchBy === "externalId" && user.externalId) return false;
+    if (this.byExternal && user.externalId) return false;
     const name = user.userName.toLowerCase();
     return userNames.some((n) => n.toLowerCase() === name);
   }
 
   /**
-   * The target user a source user corresponds to: externalId first (when we match by it), then
-   * userName case-insensitively among accounts that belong to nobody else.
+   * The target user a source user corresponds to, trying the matching attributes in their
+   * precedence order: externalId exactly, userName case-insensitively among accounts that
+   * belong to nobody else.
    */
   match(sourceId: string, userName: string): MatchResult {
-    if (this.matchBy === "externalId") {
-      const hits = (this.byExternalId.get(sourceId) ?? []).filter((u) => !this.claimed.has(u.id));
-      if (hits.length === 1) return { user: hits[0] };
-      if (hits.length > 1) return { ambiguous: `${hits.length} target users have externalId ${sourceId}` };
+    let taken: TargetUser | undefined;
+    for (const attribute of this.matching) {
+      if (attribute === "externalId") {
+        const hits = (this.byExternalId.get(sourceId) ?? []).filter((u) => !this.claimed.has(u.id));
+        if (hits.length === 1) return { user: hits[0]! };
+        if (hits.length > 1) return { ambiguous: `${hits.length} target users have externalId ${sourceId}` };
+        continue;
+      }
+      const all = this.byUserName.get(userName.toLowerCase()) ?? [];
+      const hits = all.filter((u) => !this.belongsToAnother(u, sourceId));
+      if (hits.length === 1) return { user: hits[0]! };
+      if (hits.length > 1) return { ambiguous: `${hits.length} target users have userName ${userName} (differing only in case)` };
+      taken ??= all.find((u) => this.belongsToAnother(u, sourceId));
     }
-    const all = this.byUserName.get(userName.toLowerCase()) ?? [];
-    const hits = all.filter((u) => !this.belongsToAnother(u, sourceId));
-    if (hits.length === 1) return { user: hits[0] };
-    if (hits.length > 1) return { ambiguous: `${hits.length} target users have userName ${userName} (differing only in case)` };
     // Reported so the caller does not plan a create the target would refuse as a duplicate userName.
-    const taken = all.find((u) => this.belongsToAnother(u, sourceId));
     return taken ? { taken } : {};
   }
 }

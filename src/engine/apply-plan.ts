@@ -1,16 +1,33 @@
 import type { Plan, PlannedAction, StateUser, SyncState, TargetUser } from "../core/model.js";
-import type { UserTarget } from "../core/ports.js";
+import type { GroupTarget, UserTarget } from "../core/ports.js";
 import { isInactiveStranger } from "../core/target-index.js";
-import { buildPatchOperations, buildUserResource, diffUser, type CompiledEntry, type MatchBy } from "../core/mapping.js";
+import { applyRank } from "../core/planner.js";
+import {
+  applyChanges,
+  buildPatchOperations,
+  buildUserResource,
+  diffUser,
+  type CompiledEntry,
+  type Dialect,
+  type MatchBy,
+  type PatchOperation,
+} from "../core/mapping.js";
 import { messageOf, TargetAuthError, TargetError } from "../errors.js";
 import type { ActionResult, EventSink } from "./events.js";
+import { runGroupAction } from "./apply-groups.js";
 
 export interface ApplyOptions {
-  target: UserTarget;
+  target: UserTarget & Partial<GroupTarget>;
   /** Target users as listed for the plan, by id: PATCH needs the element a filtered path points at. */
   actualById: Map<string, TargetUser>;
   mapping: CompiledEntry[];
+  /** The group mapping; needed when the plan holds group actions. */
+  groupMapping?: CompiledEntry[];
   matchBy: MatchBy;
+  /** How updates are written; default patch. */
+  dialect?: Dialect;
+  /** Members per PATCH request; default 100. */
+  maxMembersPerPatch?: number;
   concurrency: number;
   /** Wall clock for timestamps written to the state (not for decisions: those are in the plan). */
   clock: () => Date;
@@ -28,12 +45,15 @@ export interface ApplyOutcome {
   authError?: TargetAuthError;
 }
 
-/** Phases run one after another: a user's memberships (later) and deletes must see creates done. */
-const PHASES: PlannedAction["op"][][] = [["unsuspend", "update"], ["create"], ["suspend"], ["delete"]];
+/**
+ * Phases run one after another, in the planner's apply order: memberships need their users and
+ * groups to exist, and go before users are suspended or deleted.
+ */
+const PHASES: number[][] = [[0, 1], [2], [3], [4], [5, 6], [7], [8], [9]];
 
 /** Runs the plan's actions, never anything else. Safety-blocked deprovisions are skipped, not tried. */
 export async function applyPlan(plan: Plan, options: ApplyOptions): Promise<ApplyOutcome> {
-  const state: SyncState = { targetUrl: plan.state.targetUrl, users: plan.state.users };
+  const state: SyncState = { ...plan.state };
   const results = new Map<PlannedAction, ActionResult>();
   const total = plan.actions.length;
   let done = 0;
@@ -48,7 +68,7 @@ export async function applyPlan(plan: Plan, options: ApplyOptions): Promise<Appl
 
   options.onEvent?.({ type: "apply-start", total });
   for (const phase of PHASES) {
-    const queue = plan.actions.filter((a) => phase.includes(a.op));
+    const queue = plan.actions.filter((a) => phase.includes(applyRank(a)));
     const runOne = async (action: PlannedAction): Promise<void> => {
       const base: ActionResult = { ...action, status: "planned" };
       if ((action.op === "suspend" || action.op === "delete") && plan.safety.blocked) {
@@ -65,12 +85,15 @@ export async function applyPlan(plan: Plan, options: ApplyOptions): Promise<Appl
         finish(action, { ...base, status: "failed", error: messageOf(error) });
       }
     };
-    // A fixed set of workers pulling from the queue keeps at most `concurrency` actions in flight.
-    let next = 0;
-    const worker = async () => {
-      while (next < queue.length && !stopped()) await runOne(queue[next++]!);
-    };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, queue.length)) }, worker));
+    for (const wave of inWaves(queue)) {
+      // A fixed set of workers pulling from the queue keeps at most `concurrency` actions in flight.
+      let next = 0;
+      const worker = async () => {
+        while (next < wave.length && !stopped()) await runOne(wave[next++]!);
+      };
+      await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, wave.length)) }, worker));
+      if (stopped()) break;
+    }
     if (stopped()) break;
   }
 
@@ -81,26 +104,74 @@ export async function applyPlan(plan: Plan, options: ApplyOptions): Promise<Appl
   return outcome;
 }
 
+/**
+ * Splits a phase into waves so that an action referring to a user created in the same phase (a
+ * report whose manager is a new hire too) runs after that create. Most phases are one wave.
+ * A cycle (two new hires managing each other) is cut: the rest run in a last wave, where
+ * references still unresolved are left for the next run.
+ */
+function inWaves(queue: PlannedAction[]): PlannedAction[][] {
+  if (!queue.some((a) => a.pendingReferences)) return [queue];
+  const creating = new Set(queue.filter((a) => a.op === "create" && a.type === "User").map((a) => a.sourceId));
+  const waves: PlannedAction[][] = [];
+  const done = new Set<string>();
+  let left = queue;
+  while (left.length > 0) {
+    const ready = left.filter((a) => Object.values(a.pendingReferences ?? {}).every((id) => !creating.has(id) || done.has(id) || id === a.sourceId));
+    if (ready.length === 0) {
+      waves.push(left);
+      break;
+    }
+    waves.push(ready);
+    for (const a of ready) if (a.op === "create") done.add(a.sourceId);
+    const readySet = new Set(ready);
+    left = left.filter((a) => !readySet.has(a));
+  }
+  return waves;
+}
+
+/** Fills in references to users created earlier in this run; reports those whose user was not created. */
+function resolvePending(action: PlannedAction, state: SyncState): { changes: PlannedAction["changes"]; attributes?: PlannedAction["attributes"]; missing: string[] } {
+  const changes = { ...action.changes };
+  const attributes = action.attributes ? { ...action.attributes } : undefined;
+  const missing: string[] = [];
+  for (const [path, sourceId] of Object.entries(action.pendingReferences ?? {})) {
+    const targetId = state.users[sourceId]?.targetId;
+    if (targetId) {
+      changes[path] = { from: changes[path]?.from ?? null, to: targetId };
+      if (attributes) attributes[path] = targetId;
+    } else {
+      delete changes[path];
+      missing.push(`${path.replace(/^.*:/, "")} not set: ${sourceId} was not created`);
+    }
+  }
+  return attributes ? { changes, attributes, missing } : { changes, missing };
+}
+
 async function runAction(action: PlannedAction, state: SyncState, options: ApplyOptions): Promise<string | undefined> {
-  const { target, mapping } = options;
+  if (action.type === "Group") return runGroupAction(action, state, options);
+  const { target } = options;
   const nowIso = () => options.clock().toISOString();
   switch (action.op) {
-    case "create":
-      return createUser(action, state, options);
+    case "create": {
+      const resolved = resolvePending(action, state);
+      const note = await createUser({ ...action, changes: resolved.changes, attributes: resolved.attributes ?? {} }, state, options);
+      return joinNotes(note, resolved.missing);
+    }
     case "update":
     case "unsuspend": {
-      const actual = options.actualById.get(action.targetId!);
-      const ops = buildPatchOperations(action.changes, actual?.resource ?? {}, mapping);
-      const updated = await target.patchUser(action.targetId!, ops);
+      const resolved = resolvePending(action, state);
+      if (Object.keys(resolved.changes).length === 0) return joinNotes(undefined, resolved.missing);
+      const updated = await writeUserChanges(action.targetId!, resolved.changes, options);
       const record = state.users[action.sourceId];
       if (record) {
         if (action.op === "unsuspend") delete record.suspendedAt;
-        recordRename(record, action.changes, updated);
+        recordRename(record, resolved.changes, updated);
       }
-      return undefined;
+      return joinNotes(undefined, resolved.missing);
     }
     case "suspend": {
-      await target.patchUser(action.targetId!, [{ op: "replace", path: "active", value: false }]);
+      await writeUserChanges(action.targetId!, { active: { from: true, to: false } }, options);
       const record = state.users[action.sourceId];
       if (record) record.suspendedAt = nowIso();
       return undefined;
@@ -110,7 +181,30 @@ async function runAction(action: PlannedAction, state: SyncState, options: Apply
       delete state.users[action.sourceId];
       return undefined;
     }
+    default:
+      throw new Error(`a User action cannot be ${action.op}`);
   }
+}
+
+function joinNotes(note: string | undefined, more: string[]): string | undefined {
+  const all = [...(note ? [note] : []), ...more];
+  return all.length > 0 ? all.join("; ") : undefined;
+}
+
+/**
+ * Writes a user's changes in the target's dialect: PATCH operations, or for a PUT-only target
+ * the full resource as it is now (read fresh, so nobody's edit since the listing is lost)
+ * with the changes laid over it.
+ */
+async function writeUserChanges(targetId: string, changes: PlannedAction["changes"], options: ApplyOptions): Promise<TargetUser | undefined> {
+  if (options.dialect === "put") {
+    const current = await options.target.getUser(targetId);
+    if (!current) throw new TargetError(`the account ${targetId} is no longer on the target`, { status: 404 });
+    return options.target.replaceUser(targetId, applyChanges(current.resource, changes, options.mapping));
+  }
+  const actual = options.actualById.get(targetId);
+  const ops: PatchOperation[] = buildPatchOperations(changes, actual?.resource ?? {}, options.mapping);
+  return options.target.patchUser(targetId, ops);
 }
 
 /**
@@ -164,7 +258,10 @@ async function createUser(action: PlannedAction, state: SyncState, options: Appl
     const changes = diffUser(attributes, existing.resource, options.mapping);
     if (!existing.active) changes.active = { from: false, to: true };
     if (Object.keys(changes).length > 0) {
-      const updated = await options.target.patchUser(existing.id, buildPatchOperations(changes, existing.resource, options.mapping));
+      const updated =
+        options.dialect === "put"
+          ? await options.target.replaceUser(existing.id, applyChanges(existing.resource, changes, options.mapping))
+          : await options.target.patchUser(existing.id, buildPatchOperations(changes, existing.resource, options.mapping));
       recordRename(entry, changes, updated);
     }
     return conflict

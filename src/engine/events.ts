@@ -14,7 +14,7 @@ export interface ActionResult extends PlannedAction {
 export type EngineEvent =
   | { type: "phase"; phase: "read-source" | "read-state" | "read-target" | "plan" | "apply" | "save-state"; detail?: string }
   | { type: "source-read"; users: number; problems: number }
-  | { type: "target-read"; users: number }
+  | { type: "target-read"; users: number; groups?: number }
   | { type: "apply-start"; total: number }
   | { type: "action-done"; result: ActionResult; done: number; total: number }
   | { type: "warning"; message: string };

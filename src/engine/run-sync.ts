@@ -1,8 +1,17 @@
-import type { DeprovisionPolicy, Plan, SafetyLimits, SourceProblem, TargetUser } from "../core/model.js";
-import type { DirectorySource, RunRecord, RunResult, StateStore, StoredState, UserTarget } from "../core/ports.js";
-import { compileMapping, defaultUserMapping, type CompiledEntry, type MatchBy } from "../core/mapping.js";
-import { resolveDesiredUsers, type Scope } from "../core/scope.js";
+import type { DeprovisionPolicy, GroupDeprovisionRule, Plan, ProvisionGroups, SafetyLimits, SourceProblem, TargetGroup, TargetUser } from "../core/model.js";
+import type { DirectorySource, GroupTarget, RunRecord, RunResult, StateStore, StoredState, UserTarget } from "../core/ports.js";
+import {
+  compileMapping,
+  defaultUserMapping,
+  type CompiledEntry,
+  type Dialect,
+  type MappingEntry,
+  type MatchAttribute,
+  type MatchBy,
+} from "../core/mapping.js";
+import { resolveDesiredGroups, resolveDesiredUsers, type Scope } from "../core/scope.js";
 import { planChanges } from "../core/planner.js";
+import { groupsNeedingMemberReads, type GroupPlanInput, type ReadGroupMembers } from "../core/group-planner.js";
 import { applyPlan } from "./apply-plan.js";
 import type { ActionResult, EventSink } from "./events.js";
 import { messageOf, StateError, TargetAuthError } from "../errors.js";
@@ -15,11 +24,29 @@ export interface RunSettings {
   safety: SafetyLimits;
   matchBy: MatchBy;
   concurrency: number;
+  /** The precedence of matching attributes; default from matchBy. */
+  matching?: MatchAttribute[];
+  /** The user mapping; default: the built-in one for matchBy. */
+  userMapping?: MappingEntry[];
+  /** Groups in play: absent for a target without groups (its preset says so). */
+  groups?: GroupSettings;
+  /** How updates are written; default patch. */
+  dialect?: Dialect;
+  /** Users without a valid email are reported and skipped (apps that need one). */
+  requireEmail?: boolean;
+}
+
+export interface GroupSettings {
+  provision: ProvisionGroups;
+  mapping: MappingEntry[];
+  policy: GroupDeprovisionRule;
+  readMembers: ReadGroupMembers;
+  maxMembersPerPatch: number;
 }
 
 export interface RunPorts {
   source: DirectorySource;
-  target: UserTarget;
+  target: UserTarget & Partial<GroupTarget>;
   store: StateStore;
 }
 
@@ -38,12 +65,14 @@ export interface PreparedPlan {
   latestRecorded: number;
   actualById: Map<string, TargetUser>;
   mapping: CompiledEntry[];
+  groupMapping: CompiledEntry[];
 }
 
 /** Reads source, state and target, and plans. Shared line for line by `plan` and `sync`. */
 export async function preparePlan(settings: RunSettings, ports: RunPorts, options: RunOptions): Promise<PreparedPlan> {
   const emit = options.onEvent ?? (() => {});
-  const mapping = compileMapping(defaultUserMapping(settings.matchBy));
+  const mapping = compileMapping(settings.userMapping ?? defaultUserMapping(settings.matchBy));
+  const groupMapping = compileMapping(settings.groups?.mapping ?? []);
 
   emit({ type: "phase", phase: "read-source" });
   const snapshot = await ports.source.read();
@@ -59,9 +88,37 @@ export async function preparePlan(settings: RunSettings, ports: RunPorts, option
   const confirmed = await confirmUnlistedAccounts(stored, actual, ports.target);
   actual.push(...confirmed.found);
 
+  const desired = resolveDesiredUsers(snapshot, settings.scope, mapping, { requireEmail: settings.requireEmail ?? false });
+  let groups: GroupPlanInput | undefined;
+  const groupSettings = settings.groups;
+  const groupsWanted = groupSettings && (groupSettings.provision !== "none" || Object.keys(stored.groups).length > 0);
+  if (groupSettings && groupsWanted) {
+    const desiredGroups = resolveDesiredGroups(snapshot, settings.scope, groupSettings.provision, groupMapping, desired.users);
+    desired.warnings.push(...desiredGroups.warnings);
+    const actualGroups = await listTargetGroups(ports.target);
+    const memberReads = new Map<string, string[] | undefined>();
+    if (actualGroups) {
+      emit({ type: "target-read", users: actual.length, groups: actualGroups.length });
+      const reads = groupsNeedingMemberReads(desiredGroups.groups, actualGroups, stored, groupMapping, groupSettings.readMembers);
+      await Promise.all(
+        reads.map(async (id) => {
+          const group = await ports.target.getGroup!(id);
+          // A group deleted since the listing reads as empty: its members are added again.
+          memberReads.set(id, group ? group.members : []);
+        }),
+      );
+    }
+    groups = {
+      desired: desiredGroups.groups,
+      actual: actualGroups,
+      mapping: groupMapping,
+      policy: groupSettings.policy,
+      memberReads,
+    };
+  }
+
   emit({ type: "phase", phase: "plan" });
-  const desired = resolveDesiredUsers(snapshot, settings.scope, mapping);
-  const warnings = [...stateWarnings, ...desired.warnings, ...confirmed.warnings];
+  const warnings = [...new Set([...stateWarnings, ...desired.warnings, ...confirmed.warnings])];
   const latest = latestTimestamp(stored);
   if (latest > options.now.getTime() + CLOCK_TOLERANCE_MS) {
     warnings.push(
@@ -71,6 +128,7 @@ export async function preparePlan(settings: RunSettings, ports: RunPorts, option
   }
   const failClosed: string[] = [];
   if (!snapshot.complete) failClosed.push("the directory could not be read completely (see the skipped records)");
+  const problems = [...snapshot.problems, ...desired.problems];
   if (!desired.trusted) failClosed.push("a scope group is missing from the directory");
   const plan = planChanges({
     desired: desired.users,
@@ -80,16 +138,24 @@ export async function preparePlan(settings: RunSettings, ports: RunPorts, option
     safety: settings.safety,
     mapping,
     matchBy: settings.matchBy,
+    ...(settings.matching ? { matching: settings.matching } : {}),
     now: options.now,
     deprovisioningAllowed: failClosed.length === 0,
     ...(failClosed.length > 0 ? { failClosedReason: failClosed.join("; ") } : {}),
     unconfirmedTargetIds: confirmed.unconfirmed,
-    protectedIds: snapshot.protectedIds,
+    protectedIds: [...snapshot.protectedIds, ...desired.protectedIds],
     protectedUserNames: snapshot.protectedUserNames,
     allowMassDeprovision: options.allowMassDeprovision ?? false,
     warnings,
+    ...(groups ? { groups } : {}),
   });
-  return { plan, problems: snapshot.problems, stored, latestRecorded: latest, actualById: new Map(actual.map((u) => [u.id, u])), mapping };
+  return { plan, problems, stored, latestRecorded: latest, actualById: new Map(actual.map((u) => [u.id, u])), mapping, groupMapping };
+}
+
+/** The target's groups, or undefined when it has none (no /Groups, or an adapter without groups). */
+async function listTargetGroups(target: RunPorts["target"]): Promise<TargetGroup[] | undefined> {
+  if (!target.listGroups) return undefined;
+  return target.listGroups();
 }
 
 /**
@@ -134,6 +200,9 @@ function latestTimestamp(stored: StoredState): number {
     for (const t of [user.since, user.suspendedAt, ...Object.values(user.conditions)]) {
       if (t) latest = Math.max(latest, Date.parse(t));
     }
+  }
+  for (const group of Object.values(stored.groups)) {
+    for (const t of [group.since, group.removedSince]) if (t) latest = Math.max(latest, Date.parse(t));
   }
   return latest;
 }
@@ -186,7 +255,7 @@ export async function runSync(settings: RunSettings, ports: RunPorts, options: S
       );
     }
     // Timers and adoptions first: if this run dies while applying, no deprovisioning clock restarts.
-    const working: StoredState = { ...prepared.stored, targetUrl: plan.state.targetUrl, users: plan.state.users };
+    const working: StoredState = { ...prepared.stored, ...plan.state };
     emit({ type: "phase", phase: "save-state" });
     await ports.store.write(working);
 
@@ -210,7 +279,10 @@ export async function runSync(settings: RunSettings, ports: RunPorts, options: S
         target: ports.target,
         actualById: prepared.actualById,
         mapping: prepared.mapping,
+        groupMapping: prepared.groupMapping,
         matchBy: settings.matchBy,
+        ...(settings.dialect ? { dialect: settings.dialect } : {}),
+        ...(settings.groups ? { maxMembersPerPatch: settings.groups.maxMembersPerPatch } : {}),
         concurrency: settings.concurrency,
         clock: options.clock,
         onEvent: options.onEvent,
@@ -232,7 +304,11 @@ export async function runSync(settings: RunSettings, ports: RunPorts, options: S
             ? "failed"
             : "ok";
     const counts: Record<string, number> = { failed };
-    for (const r of outcome.results) if (r.status === "ok") counts[r.op] = (counts[r.op] ?? 0) + 1;
+    for (const r of outcome.results) {
+      if (r.status !== "ok") continue;
+      const key = r.type === "Group" ? `groups.${r.op}` : r.op;
+      counts[key] = (counts[key] ?? 0) + 1;
+    }
     const lastRun: RunRecord = { runId: options.runId, startedAt, finishedAt: options.clock().toISOString(), result, counts };
     const report: SyncReport = { plan, problems: prepared.problems, results: outcome.results, result, interrupted: outcome.interrupted };
     if (outcome.authError) report.authError = outcome.authError;
@@ -240,7 +316,7 @@ export async function runSync(settings: RunSettings, ports: RunPorts, options: S
     // The final save is tried even when a checkpoint failed: it holds every applied action.
     emit({ type: "phase", phase: "save-state" });
     try {
-      await ports.store.write({ ...working, users: outcome.state.users, lastRun });
+      await ports.store.write({ ...working, ...outcome.state, lastRun });
     } catch (error) {
       report.saveError = error;
     }

@@ -9,22 +9,29 @@ const HEADINGS: Record<ActionOp, string> = {
   unsuspend: "Unsuspend",
   suspend: "Suspend",
   delete: "Delete",
+  "add-members": "Add members",
+  "remove-members": "Remove members",
 };
-const MARKS: Record<ActionOp, string> = { create: "+", update: "~", unsuspend: "^", suspend: "-", delete: "x" };
+const MARKS: Record<ActionOp, string> = { create: "+", update: "~", unsuspend: "^", suspend: "-", delete: "x", "add-members": "+", "remove-members": "-" };
 const COLORS: Record<ActionOp, "green" | "yellow" | "cyan" | "magenta" | "red"> = {
   create: "green",
   update: "yellow",
   unsuspend: "cyan",
   suspend: "magenta",
   delete: "red",
+  "add-members": "green",
+  "remove-members": "magenta",
 };
-const OPS: ActionOp[] = ["create", "update", "unsuspend", "suspend", "delete"];
+const OPS = ["create", "update", "unsuspend", "suspend", "delete"] as const;
+const GROUP_OPS = ["create", "update", "delete", "add-members", "remove-members"] as const;
 const PAST: Record<ActionOp, string> = {
   create: "created",
   update: "updated",
   unsuspend: "unsuspended",
   suspend: "suspended",
   delete: "deleted",
+  "add-members": "membership additions",
+  "remove-members": "membership removals",
 };
 const REASONS: Record<string, string> = {
   outOfScope: "out of scope",
@@ -64,13 +71,19 @@ export function renderHumanReport(report: JsonReport, style: Style): string {
     out.push("");
   }
 
-  for (const op of ["unsuspend", "update", "create", "suspend", "delete"] as ActionOp[]) {
-    const items = report.actions.filter((a) => a.op === op);
+  const sections: Array<["User" | "Group", ActionOp]> = [
+    ...(["unsuspend", "update", "create", "suspend", "delete"] as const).map((op): ["User", ActionOp] => ["User", op]),
+    ...(["create", "update", "add-members", "remove-members", "delete"] as const).map((op): ["Group", ActionOp] => ["Group", op]),
+  ];
+  for (const [type, op] of sections) {
+    const items = report.actions.filter((a) => a.op === op && a.type === type);
     if (items.length === 0) continue;
-    out.push(style(["bold", COLORS[op]], `${HEADINGS[op]} (${items.length})`));
+    const noun = type === "Group" && (op === "create" || op === "update" || op === "delete") ? " group" : "";
+    out.push(style(["bold", COLORS[op]], `${HEADINGS[op]}${noun}${type === "Group" && noun === "" ? " (groups)" : ""} (${items.length})`));
     for (const a of items) {
       let line = `  ${style(COLORS[op], MARKS[op])} ${a.key}`;
-      if (op === "create") line += style("dim", `  ${describeNewUser(a.changes)}`);
+      if (op === "create" && type === "User") line += style("dim", `  ${describeNewUser(a.changes)}`);
+      if (a.members) line += style("dim", `  ${a.members.length} member(s): ${a.members.slice(0, 10).join(", ")}${a.members.length > 10 ? ", ..." : ""}`);
       if (a.reason) line += style("dim", `  ${REASONS[a.reason] ?? a.reason}`);
       if (a.status === "failed") line += `  ${style(["bold", "red"], "FAILED")}: ${a.error ?? ""}`;
       else if (a.status === "skipped") line += `  ${style("yellow", "skipped")}: ${a.error ?? ""}`;
@@ -89,7 +102,9 @@ export function renderHumanReport(report: JsonReport, style: Style): string {
   if (report.scheduled.length > 0) {
     out.push(style("bold", `Scheduled, not yet due (${report.scheduled.length})`));
     for (const s of report.scheduled) {
-      out.push(`  ${s.op.padEnd(7)} ${s.key}  ${style("dim", `due ${s.due} (${REASONS[s.reason] ?? s.reason})`)}`);
+      const what = s.type === "Group" ? `${s.key} (group)` : s.key;
+      const why = s.type === "Group" ? "gone from the directory or no longer provisioned" : (REASONS[s.reason] ?? s.reason);
+      out.push(`  ${s.op.padEnd(7)} ${what}  ${style("dim", `due ${s.due} (${why})`)}`);
     }
     out.push("");
   }
@@ -98,13 +113,13 @@ export function renderHumanReport(report: JsonReport, style: Style): string {
     out.push(style("bold", `Adopt: existing accounts that scimsync takes over (${report.adopted.length})`));
     for (const a of report.adopted) {
       const note = a.previousExternalId ? style("dim", `  (its externalId ${a.previousExternalId} is replaced)`) : "";
-      out.push(`  = ${a.key}${note}`);
+      out.push(`  = ${a.key}${a.type === "Group" ? " (group)" : ""}${note}`);
     }
     out.push("");
   }
   if (report.held.length > 0) {
     out.push(style(["bold", "yellow"], `Held for review (${report.held.length}): nothing is done for these users until resolved`));
-    for (const h of report.held) out.push(`  ! ${h.key}: ${h.reason}`);
+    for (const h of report.held) out.push(`  ! ${h.key}${h.type === "Group" ? " (group)" : ""}: ${h.reason}`);
     out.push("");
   }
 
@@ -121,10 +136,12 @@ export function renderHumanReport(report: JsonReport, style: Style): string {
     out.push(style("green", "No changes: the target matches the directory."));
   } else if (report.command === "plan") {
     const parts = OPS.filter((op) => s[op] > 0).map((op) => `${s[op]} to ${op}`);
+    parts.push(...GROUP_OPS.filter((op) => s.groups[op] > 0).map((op) => `${s.groups[op]} group ${op === "add-members" ? "membership addition(s)" : op === "remove-members" ? "membership removal(s)" : `to ${op}`}`));
     if (s.held > 0) parts.push(`${s.held} held for review`);
     out.push(style("bold", `Plan: ${parts.join(", ")}.`) + style("dim", " Nothing was changed; run sync to apply."));
   } else {
     const parts = OPS.filter((op) => s[op] > 0).map((op) => `${s[op]} ${PAST[op]}`);
+    parts.push(...GROUP_OPS.filter((op) => s.groups[op] > 0).map((op) => `${s.groups[op]} group ${PAST[op]}`));
     if (s.failed > 0) parts.push(style("red", `${s.failed} failed (retried next run)`));
     if (s.held > 0) parts.push(style("yellow", `${s.held} held for review`));
     if (s.skipped > 0) parts.push(style("yellow", `${s.skipped} skipped`));

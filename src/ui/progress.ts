@@ -25,7 +25,7 @@ export function lineProgress(write: (line: string) => void, style: Style, clock:
         write(style("dim", `  ${event.users} users in the directory${event.problems ? `, ${event.problems} record(s) skipped` : ""}`));
         return;
       case "target-read":
-        write(style("dim", `  ${event.users} users on the target`));
+        write(style("dim", event.groups === undefined ? `  ${event.users} users on the target` : `  ${event.groups} groups on the target`));
         return;
       case "apply-start":
         lastPrinted = clock();

@@ -1,4 +1,4 @@
-import type { ActionOp, Plan, SafetyVerdict, SourceProblem } from "../core/model.js";
+import type { ActionOp, Plan, ResourceType, SafetyVerdict, SourceProblem } from "../core/model.js";
 import type { RunResult } from "../core/ports.js";
 import type { ActionResult } from "../engine/events.js";
 import { ACTION_OPS } from "../engine/events.js";
@@ -15,19 +15,22 @@ export interface JsonReport {
   result: RunResult | "changes" | "no-changes";
   actions: Array<{
     op: ActionOp;
-    type: "User";
+    type: ResourceType;
     key: string;
     changes: Record<string, { from: unknown; to: unknown }>;
+    /** add-members / remove-members: the userNames. */
+    members?: string[];
     status: ActionResult["status"];
     reason?: string;
     error?: string;
     note?: string;
   }>;
-  scheduled: Array<{ op: "suspend" | "delete"; type: "User"; key: string; due: string; reason: string }>;
-  adopted: Array<{ type: "User"; key: string; previousExternalId?: string }>;
-  /** Managed users left untouched until an administrator looks, with the reason. */
-  held: Array<{ type: "User"; key: string; reason: string }>;
-  summary: Record<ActionOp | "failed" | "skipped" | "held", number>;
+  scheduled: Array<{ op: "suspend" | "delete"; type: ResourceType; key: string; due: string; reason: string }>;
+  adopted: Array<{ type: ResourceType; key: string; previousExternalId?: string }>;
+  /** Managed users and groups left untouched until an administrator looks, with the reason. */
+  held: Array<{ type: ResourceType; key: string; reason: string }>;
+  /** User actions by op (groups are counted in `groups`), plus failed, skipped and held of both. */
+  summary: Record<UserOp | "failed" | "skipped" | "held", number> & { groups: Record<GroupOp, number> };
   safety: SafetyVerdict;
   problems: SourceProblem[];
   warnings: string[];
@@ -37,6 +40,10 @@ export interface JsonReport {
   error?: { kind: string; message: string; hint?: string };
 }
 
+type UserOp = "create" | "update" | "suspend" | "unsuspend" | "delete";
+type GroupOp = "create" | "update" | "delete" | "add-members" | "remove-members";
+const GROUP_OPS: readonly GroupOp[] = ["create", "update", "delete", "add-members", "remove-members"];
+
 export function buildReport(
   command: "plan" | "sync",
   target: string,
@@ -45,13 +52,19 @@ export function buildReport(
   problems: SourceProblem[],
   result?: RunResult,
 ): JsonReport {
-  const summary = Object.fromEntries([...ACTION_OPS, "failed", "skipped", "held"].map((k) => [k, 0])) as JsonReport["summary"];
+  const summary = {
+    ...Object.fromEntries([...ACTION_OPS, "failed", "skipped", "held"].map((k) => [k, 0])),
+    groups: Object.fromEntries(GROUP_OPS.map((k) => [k, 0])),
+  } as JsonReport["summary"];
   summary.held = plan.held.length;
   for (const r of results) {
     if (r.status === "failed") summary.failed++;
     else if (r.status === "skipped") summary.skipped++;
     // For plan, what would happen; for sync, what did.
-    else if (command === "plan" || r.status === "ok") summary[r.op]++;
+    else if (command === "plan" || r.status === "ok") {
+      if (r.type === "Group") summary.groups[r.op as GroupOp]++;
+      else summary[r.op as UserOp]++;
+    }
   }
   return {
     command,
@@ -60,6 +73,7 @@ export function buildReport(
     result: result ?? (plan.actions.length > 0 ? "changes" : "no-changes"),
     actions: results.map((r) => {
       const action: JsonReport["actions"][number] = { op: r.op, type: r.type, key: r.key, changes: r.changes, status: r.status };
+      if (r.members) action.members = r.members.map((m) => m.userName);
       if (r.reason) action.reason = r.reason;
       if (r.error) action.error = r.error;
       if (r.note) action.note = r.note;

@@ -1,0 +1,329 @@
+/**
+ * The group half of planning: which groups to create, rename, adopt or delete, and which
+ * memberships to add or remove. Pure like the user planner, which calls it once it knows what
+ * becomes of every user.
+ */
+import type {
+  AdoptedUser,
+  DesiredGroup,
+  GroupDeprovisionRule,
+  HeldUser,
+  MemberRef,
+  PlannedAction,
+  ScheduledAction,
+  StateGroup,
+  StateUser,
+  TargetGroup,
+} from "./model.js";
+import { diffUser, type CompiledEntry } from "./mapping.js";
+import { compareKeys } from "./compare-keys.js";
+
+export type ReadGroupMembers = "changed" | "always" | "never";
+
+export interface GroupPlanInput {
+  desired: DesiredGroup[];
+  /** Every group on the target, listed without members; undefined when the target has no group support. */
+  actual: TargetGroup[] | undefined;
+  mapping: CompiledEntry[];
+  policy: GroupDeprovisionRule;
+  /**
+   * Members read from the target this run, by target group id (see groupsNeedingMemberReads);
+   * undefined for a group whose answer carried no `members` at all.
+   */
+  memberReads?: Map<string, string[] | undefined>;
+}
+
+/** What the user planner knows about a user, for membership decisions. */
+export interface UserFate {
+  userName: string;
+  /** The account's target id, when it exists and stays (not deleted in this run). */
+  targetId?: string;
+  /** The account is created in this run: its id is known only at apply time. */
+  pending?: boolean;
+  /** Held users keep exactly the memberships they have. */
+  held?: boolean;
+  /** Reactivated in this run: the target may have dropped its memberships while it was inactive. */
+  unsuspended?: boolean;
+}
+
+export interface GroupStructure {
+  actions: PlannedAction[];
+  scheduled: ScheduledAction[];
+  adopted: AdoptedUser[];
+  held: HeldUser[];
+  warnings: string[];
+  groups: Record<string, StateGroup>;
+  /** Desired groups that exist or are created in this run, with their target group (undefined: created). */
+  bound: Array<{ want: DesiredGroup; target?: TargetGroup }>;
+}
+
+function cloneGroups(groups: Record<string, StateGroup>): Record<string, StateGroup> {
+  const out: Record<string, StateGroup> = {};
+  for (const [id, g] of Object.entries(groups)) out[id] = { ...g, members: [...g.members] };
+  return out;
+}
+
+function mapsExternalId(mapping: CompiledEntry[]): boolean {
+  return mapping.some((e) => e.target.toLowerCase() === "externalid");
+}
+
+/** Target groups indexed by the two ways a group is recognised: externalId, then displayName ignoring case. */
+class GroupIndex {
+  readonly byId = new Map<string, TargetGroup>();
+  private readonly byExternalId = new Map<string, TargetGroup[]>();
+  private readonly byName = new Map<string, TargetGroup[]>();
+  readonly claimed = new Set<string>();
+
+  constructor(groups: TargetGroup[]) {
+    for (const g of groups) {
+      this.byId.set(g.id, g);
+      if (g.externalId) push(this.byExternalId, g.externalId, g);
+      push(this.byName, g.displayName.toLowerCase(), g);
+    }
+  }
+
+  match(sourceId: string, displayName: string, byExternalId: boolean): { group?: TargetGroup; problem?: string } {
+    if (byExternalId) {
+      const hits = (this.byExternalId.get(sourceId) ?? []).filter((g) => !this.claimed.has(g.id));
+      if (hits.length === 1) return { group: hits[0]! };
+      if (hits.length > 1) return { problem: `${hits.length} target groups have externalId ${sourceId}` };
+    }
+    const all = this.byName.get(displayName.toLowerCase()) ?? [];
+    const free = all.filter((g) => !this.claimed.has(g.id) && !(byExternalId && g.externalId && g.externalId !== sourceId && g.externalId !== ""));
+    if (free.length === 1) return { group: free[0]! };
+    if (free.length > 1) return { problem: `${free.length} target groups are named ${displayName} (ignoring case)` };
+    if (all.length > 0) return { problem: `the target group ${all[0]!.displayName} already belongs to another directory group` };
+    return {};
+  }
+}
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
+/**
+ * Target group ids whose members must be read before planning. With `changed`, a group is read
+ * only when the directory's members differ from what the state recorded (or nothing is
+ * recorded, as for a group about to be adopted), so a run with nothing changed reads none.
+ */
+export function groupsNeedingMemberReads(
+  desired: DesiredGroup[],
+  actual: TargetGroup[],
+  state: { groups: Record<string, StateGroup>; users: Record<string, StateUser>; groupMembersHidden?: boolean },
+  mapping: CompiledEntry[],
+  mode: ReadGroupMembers,
+): string[] {
+  if (mode === "never" || state.groupMembersHidden) return [];
+  const index = new GroupIndex(actual);
+  const reads: string[] = [];
+  for (const record of Object.values(state.groups)) if (index.byId.has(record.targetId)) index.claimed.add(record.targetId);
+  for (const want of desired) {
+    const record = state.groups[want.sourceId];
+    const bound = record && index.byId.get(record.targetId);
+    if (bound) {
+      if (bound.members !== undefined) continue; // the listing carried them already
+      if (mode === "always") {
+        reads.push(bound.id);
+        continue;
+      }
+      const recorded = new Set(record.members);
+      const wanted = want.memberIds.map((id) => state.users[id]?.targetId);
+      const same = wanted.length === recorded.size && wanted.every((id) => id !== undefined && recorded.has(id));
+      if (!same) reads.push(bound.id);
+      continue;
+    }
+    const found = index.match(want.sourceId, want.displayName, mapsExternalId(mapping)).group;
+    if (found && found.members === undefined) {
+      index.claimed.add(found.id);
+      reads.push(found.id);
+    }
+  }
+  return reads;
+}
+
+/** Group creates, renames, adoptions and deletions. Memberships follow in planMemberships. */
+export function planGroupStructure(
+  input: GroupPlanInput,
+  stateGroups: Record<string, StateGroup>,
+  now: Date,
+  deprovisioningAllowed: boolean,
+): GroupStructure {
+  const nowIso = now.toISOString();
+  const groups = cloneGroups(stateGroups);
+  const out: GroupStructure = { actions: [], scheduled: [], adopted: [], held: [], warnings: [], groups, bound: [] };
+  if (input.actual === undefined) {
+    if (input.desired.length > 0 || Object.keys(groups).length > 0) {
+      out.warnings.push("the target does not support groups (/Groups answered 404): groups are skipped and only users are synced");
+    }
+    return out;
+  }
+  const index = new GroupIndex(input.actual);
+  const desiredById = new Map(input.desired.map((g) => [g.sourceId, g]));
+  const located = new Map<string, TargetGroup>();
+  const heldIds = new Set<string>();
+  const hold = (sourceId: string, key: string, reason: string) => {
+    out.held.push({ type: "Group", key, sourceId, reason });
+    heldIds.add(sourceId);
+  };
+
+  for (const [sourceId, record] of Object.entries(groups)) {
+    const target = index.byId.get(record.targetId);
+    if (target && !index.claimed.has(target.id)) {
+      index.claimed.add(target.id);
+      located.set(sourceId, target);
+      record.displayName = target.displayName;
+      continue;
+    }
+    if (target) {
+      hold(sourceId, record.displayName, `its group ${target.id} is recorded for another directory group too; check the state file`);
+      continue;
+    }
+    // Gone from the target: recreated below when still wanted, forgotten otherwise.
+    if (!desiredById.has(sourceId)) out.warnings.push(`group ${record.displayName}: no longer on the target; scimsync stops tracking it`);
+    delete groups[sourceId];
+  }
+
+  const byExternalId = mapsExternalId(input.mapping);
+  const creating = new Map<string, string>();
+  const sorted = [...input.desired].sort((a, b) => compareKeys(a.displayName, b.displayName));
+  for (const want of sorted) {
+    if (heldIds.has(want.sourceId)) continue;
+    let target = located.get(want.sourceId);
+    if (!target) {
+      const found = index.match(want.sourceId, want.displayName, byExternalId);
+      if (found.problem) {
+        hold(want.sourceId, want.displayName, `not created or adopted: ${found.problem}; resolve it on the target`);
+        continue;
+      }
+      if (found.group) {
+        target = found.group;
+        index.claimed.add(target.id);
+        const adoption: AdoptedUser = { type: "Group", key: want.displayName, sourceId: want.sourceId, targetId: target.id };
+        if (target.externalId && target.externalId !== want.sourceId) adoption.previousExternalId = target.externalId;
+        out.adopted.push(adoption);
+        groups[want.sourceId] = { targetId: target.id, displayName: target.displayName, origin: "adopted", since: nowIso, members: [] };
+      }
+    }
+    if (!target) {
+      const clash = creating.get(want.displayName.toLowerCase());
+      if (clash !== undefined) {
+        hold(want.sourceId, want.displayName, `not created: directory group ${clash} has the same name, and the target needs unique group names`);
+        continue;
+      }
+      creating.set(want.displayName.toLowerCase(), want.sourceId);
+      const changes: PlannedAction["changes"] = {};
+      for (const [path, value] of Object.entries(want.attributes)) if (value !== null) changes[path] = { from: null, to: value };
+      out.actions.push({ op: "create", type: "Group", key: want.displayName, sourceId: want.sourceId, changes, attributes: want.attributes });
+      out.bound.push({ want });
+      continue;
+    }
+    const record = groups[want.sourceId]!;
+    delete record.removedSince;
+    const changes = diffUser(want.attributes, target.resource, input.mapping);
+    if (Object.keys(changes).length > 0) {
+      out.actions.push({ op: "update", type: "Group", key: want.displayName, sourceId: want.sourceId, targetId: target.id, changes });
+    }
+    out.bound.push({ want, target });
+  }
+
+  // Managed groups the directory (or provisionGroups) no longer wants.
+  for (const [sourceId, record] of Object.entries(groups)) {
+    if (desiredById.has(sourceId) || heldIds.has(sourceId)) continue;
+    const target = located.get(sourceId);
+    if (!target || !deprovisioningAllowed) continue;
+    const since = record.removedSince ?? nowIso;
+    record.removedSince = since;
+    if (input.policy.delete === "never") continue;
+    const due = new Date(Date.parse(since) + input.policy.delete);
+    if (due.getTime() <= now.getTime()) {
+      out.actions.push({ op: "delete", type: "Group", key: record.displayName, sourceId, targetId: target.id, changes: {}, reason: "deleted" });
+    } else {
+      out.scheduled.push({ op: "delete", type: "Group", key: record.displayName, sourceId, reason: "deleted", due: due.toISOString() });
+    }
+  }
+  return out;
+}
+
+export interface MembershipOptions {
+  /** No removal at all: the directory may have been read incompletely. */
+  removalsAllowed: boolean;
+  /** A safety limit holds back deprovisioning: memberships of users on their way out are kept too. */
+  deprovisionBlocked: boolean;
+  /** Source ids of users whose status is not active (suspended, out of scope, deleted). */
+  leaving: ReadonlySet<string>;
+}
+
+/**
+ * Member additions and removals per group. Only memberships of users scimsync manages are
+ * touched: members someone added by hand in the app stay. Where the target's members were not
+ * read this run, the state's record of them stands in.
+ */
+export function planMemberships(
+  input: GroupPlanInput,
+  structure: GroupStructure,
+  fates: ReadonlyMap<string, UserFate>,
+  managedTargetIds: ReadonlyMap<string, string>,
+  groupMembersHidden: boolean,
+  options: MembershipOptions,
+): { actions: PlannedAction[]; warnings: string[]; groupMembersHidden: boolean } {
+  const actions: PlannedAction[] = [];
+  const warnings: string[] = [];
+  let hidden = groupMembersHidden;
+  const frozen = new Set<string>();
+  for (const fate of fates.values()) if (fate.held && fate.targetId) frozen.add(fate.targetId);
+
+  for (const { want, target } of structure.bound) {
+    const record = structure.groups[want.sourceId];
+    let actual: string[];
+    let fresh = false;
+    if (!target) actual = [];
+    else {
+      const read = target.members !== undefined ? target.members : input.memberReads?.get(target.id);
+      const wasRead = target.members !== undefined || (input.memberReads?.has(target.id) ?? false);
+      if (wasRead && read !== undefined) {
+        actual = read;
+        fresh = true;
+      } else if (wasRead && (record?.members.length ?? 0) > 0 && !hidden) {
+        // We added members and the target answers without any: it hides them, like some apps do.
+        hidden = true;
+        warnings.push("the target does not return group members; scimsync keeps track of memberships in its state file from now on");
+        actual = record?.members ?? [];
+      } else actual = wasRead ? [] : (record?.members ?? []);
+    }
+    const actualSet = new Set(actual);
+    if (record && fresh) record.members = actual.filter((id) => managedTargetIds.has(id));
+
+    const wanted = new Set<string>();
+    const adds: MemberRef[] = [];
+    for (const memberId of want.memberIds) {
+      const fate = fates.get(memberId);
+      if (!fate || fate.held) continue;
+      if (fate.pending) {
+        adds.push({ sourceId: memberId, userName: fate.userName });
+        continue;
+      }
+      if (!fate.targetId) continue;
+      wanted.add(fate.targetId);
+      // A reactivated account may have lost its memberships while inactive (a gap in Entra):
+      // without a fresh read, they are added again rather than assumed present.
+      if (!actualSet.has(fate.targetId) || (fate.unsuspended && !fresh)) adds.push({ sourceId: memberId, targetId: fate.targetId, userName: fate.userName });
+    }
+    const removes: MemberRef[] = [];
+    if (options.removalsAllowed) {
+      for (const targetId of actualSet) {
+        const sourceId = managedTargetIds.get(targetId);
+        if (sourceId === undefined || wanted.has(targetId) || frozen.has(targetId)) continue;
+        if (options.deprovisionBlocked && options.leaving.has(sourceId)) continue;
+        removes.push({ sourceId, targetId, userName: fates.get(sourceId)?.userName ?? targetId });
+      }
+    }
+    const byName = (a: MemberRef, b: MemberRef) => compareKeys(a.userName, b.userName);
+    const base = { type: "Group" as const, key: want.displayName, sourceId: want.sourceId, changes: {} };
+    const targetId = target ? { targetId: target.id } : {};
+    if (adds.length > 0) actions.push({ ...base, ...targetId, op: "add-members", members: adds.sort(byName) });
+    if (removes.length > 0) actions.push({ ...base, ...targetId, op: "remove-members", members: removes.sort(byName) });
+  }
+  return { actions, warnings, groupMembersHidden: hidden };
+}
