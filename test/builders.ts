@@ -10,8 +10,11 @@ import type {
   DeprovisionReason,
   DeprovisionRule,
   DesiredStatus,
+  DesiredGroup,
   DesiredUser,
   SafetyLimits,
+  StateGroup,
+  TargetGroup,
   SourceUser,
   StateUser,
   SyncState,
@@ -19,6 +22,7 @@ import type {
 } from "../src/core/model.js";
 import { compileMapping, CORE_USER, defaultUserMapping, ENTERPRISE_USER, mapUser, type CompiledEntry, type MatchBy } from "../src/core/mapping.js";
 import type { PlanInput } from "../src/core/planner.js";
+import type { GroupPlanInput } from "../src/core/group-planner.js";
 
 /** The fixed clock every core test plans against. */
 export const T0 = new Date("2026-03-01T09:00:00Z");
@@ -185,4 +189,43 @@ export function aPlanInput(overrides: Partial<PlanInput> = {}): PlanInput {
     deprovisioningAllowed: true,
     ...overrides,
   };
+}
+
+// ---- Groups ----
+
+export const GROUP_MAPPING: CompiledEntry[] = compileMapping([
+  { target: "displayName", source: "displayName" },
+  { target: "externalId", source: "id" },
+]);
+
+/** A directory group after scope: `members` are source user ids that should be members. */
+export function aDesiredGroup(id: string, memberIds: string[] = [], displayName = capitalise(id)): DesiredGroup {
+  return { sourceId: id, displayName, attributes: { displayName, externalId: id }, memberIds: [...memberIds].sort() };
+}
+
+/** A group on the target, listed without members unless `members` is given. */
+export function aTargetGroup(id: string, overrides: { displayName?: string; externalId?: string | null; members?: string[] } = {}): TargetGroup {
+  const displayName = overrides.displayName ?? capitalise(id);
+  const resource: Record<string, unknown> = { schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], id: `g-${id}`, displayName };
+  const group: TargetGroup = { id: `g-${id}`, displayName, resource };
+  const externalId = overrides.externalId === undefined ? id : overrides.externalId;
+  if (externalId !== null) {
+    resource.externalId = externalId;
+    group.externalId = externalId;
+  }
+  if (overrides.members) {
+    group.members = overrides.members;
+    resource.members = overrides.members.map((value) => ({ value }));
+  }
+  return group;
+}
+
+/** A managed group's record: created by us a month ago, with the given member target ids. */
+export function aStateGroup(id: string, members: string[] = [], overrides: Partial<StateGroup> = {}): StateGroup {
+  return { targetId: `g-${id}`, displayName: capitalise(id), origin: "created", since: iso(-days(30)), members, ...overrides };
+}
+
+/** The group part of a plan input: nothing read, deletion never. */
+export function aGroupInput(overrides: Partial<GroupPlanInput> = {}): GroupPlanInput {
+  return { desired: [], actual: [], mapping: GROUP_MAPPING, policy: { delete: "never" }, memberReads: new Map(), ...overrides };
 }

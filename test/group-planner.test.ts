@@ -1,0 +1,487 @@
+import { describe, it, expect } from "vitest";
+import { planChanges } from "../src/core/planner.js";
+import { groupsNeedingMemberReads } from "../src/core/group-planner.js";
+import { resolveDesiredGroups, resolveDesiredUsers } from "../src/core/scope.js";
+import { compileMapping, defaultUserMapping, ENTERPRISE_USER } from "../src/core/mapping.js";
+import type { Plan, PlannedAction, SourceSnapshot, StateGroup, StateUser } from "../src/core/model.js";
+import {
+  aDesiredGroup,
+  aDesiredUser,
+  aGroupInput,
+  aManagedRecord,
+  aPlanInput,
+  aSourceUser,
+  aState,
+  aStateGroup,
+  aTargetGroup,
+  aTargetUser,
+  days,
+  GROUP_MAPPING,
+  iso,
+  T0,
+} from "./builders.js";
+import type { GroupPlanInput } from "../src/core/group-planner.js";
+
+const PEOPLE = ["ada", "bob", "cy"];
+
+/** ada, bob and cy: managed, active, in sync on the target. */
+function everyoneManaged(): { users: Record<string, StateUser>; actual: ReturnType<typeof aTargetUser>[] } {
+  return {
+    users: Object.fromEntries(PEOPLE.map((id) => [id, aManagedRecord(id)])),
+    actual: PEOPLE.map((id) => aTargetUser({ id })),
+  };
+}
+
+function planWithGroups(
+  groups: Partial<GroupPlanInput>,
+  options: { stateGroups?: Record<string, StateGroup>; desired?: ReturnType<typeof aDesiredUser>[]; extra?: Parameters<typeof aPlanInput>[0] } = {},
+): Plan {
+  const { users, actual } = everyoneManaged();
+  const state = { ...aState(users), groups: options.stateGroups ?? {} };
+  return planChanges(
+    aPlanInput({
+      desired: options.desired ?? PEOPLE.map((id) => aDesiredUser({ id })),
+      actual,
+      state,
+      groups: aGroupInput(groups),
+      ...options.extra,
+    }),
+  );
+}
+
+const groupActions = (plan: Plan) => plan.actions.filter((a) => a.type === "Group");
+const memberNames = (action: PlannedAction | undefined) => action?.members?.map((m) => m.userName);
+
+describe("groups: create, rename, adopt", () => {
+  it("Given a new directory group, When planned, Then it is created without members and its members are added after it", () => {
+    const plan = planWithGroups({ desired: [aDesiredGroup("sales", ["ada", "bob"])] });
+
+    expect(groupActions(plan).map((a) => [a.op, a.key])).toEqual([
+      ["create", "Sales"],
+      ["add-members", "Sales"],
+    ]);
+    const create = plan.actions.find((a) => a.op === "create" && a.type === "Group")!;
+    expect(create.attributes).toEqual({ displayName: "Sales", externalId: "sales" });
+    expect(memberNames(plan.actions.find((a) => a.op === "add-members"))).toEqual(["ada@example.com", "bob@example.com"]);
+    expect(plan.actions.find((a) => a.op === "add-members")!.targetId).toBeUndefined();
+  });
+
+  it("Given a group whose members are new users too, When planned, Then users are created first, then the group, then memberships", () => {
+    const plan = planChanges(
+      aPlanInput({
+        desired: [aDesiredUser({ id: "dee" })],
+        groups: aGroupInput({ desired: [aDesiredGroup("sales", ["dee"])] }),
+      }),
+    );
+
+    expect(plan.actions.map((a) => `${a.op} ${a.type} ${a.key}`)).toEqual([
+      "create User dee@example.com",
+      "create Group Sales",
+      "add-members Group Sales",
+    ]);
+    expect(plan.actions[2]!.members).toEqual([{ sourceId: "dee", userName: "dee@example.com" }]);
+  });
+
+  it("Given a managed group renamed in the directory, When planned, Then one update renames it and the members are left alone", () => {
+    const plan = planWithGroups(
+      { desired: [aDesiredGroup("sales", ["ada"], "Sales EMEA")], actual: [aTargetGroup("sales")] },
+      { stateGroups: { sales: aStateGroup("sales", ["t-ada"]) } },
+    );
+
+    expect(groupActions(plan)).toEqual([
+      expect.objectContaining({ op: "update", key: "Sales EMEA", targetId: "g-sales", changes: { displayName: { from: "Sales", to: "Sales EMEA" } } }),
+    ]);
+  });
+
+  it("Given a target group with the same name in another case and no externalId, When planned, Then it is adopted, not duplicated", () => {
+    const plan = planWithGroups({
+      desired: [aDesiredGroup("sales", ["ada"])],
+      actual: [aTargetGroup("x", { displayName: "SALES", externalId: null })],
+      memberReads: new Map([["g-x", ["t-ada"]]]),
+    });
+
+    expect(plan.adopted).toEqual([{ type: "Group", key: "Sales", sourceId: "sales", targetId: "g-x" }]);
+    expect(groupActions(plan).map((a) => a.op)).toEqual(["update"]);
+    expect(groupActions(plan)[0]!.changes).toEqual({ displayName: { from: "SALES", to: "Sales" }, externalId: { from: null, to: "sales" } });
+    expect(plan.state.groups.sales).toMatchObject({ targetId: "g-x", origin: "adopted", members: ["t-ada"] });
+  });
+
+  it("Given a target group with the group's externalId under another name, When planned, Then it is adopted by externalId and renamed", () => {
+    const plan = planWithGroups({
+      desired: [aDesiredGroup("sales", [])],
+      actual: [aTargetGroup("sales", { displayName: "Old name" }), aTargetGroup("other", { displayName: "Sales", externalId: null })],
+    });
+
+    expect(plan.adopted.map((a) => a.targetId)).toEqual(["g-sales"]);
+    expect(groupActions(plan)).toEqual([expect.objectContaining({ op: "update", targetId: "g-sales" })]);
+  });
+
+  it("Given two target groups with the same name, When planned, Then the group is held, neither adopted nor created", () => {
+    const plan = planWithGroups({
+      desired: [aDesiredGroup("sales", ["ada"])],
+      actual: [aTargetGroup("a", { displayName: "Sales", externalId: null }), aTargetGroup("b", { displayName: "sales", externalId: null })],
+    });
+
+    expect(groupActions(plan)).toEqual([]);
+    expect(plan.held).toEqual([expect.objectContaining({ type: "Group", key: "Sales", reason: expect.stringContaining("2 target groups are named Sales") })]);
+  });
+
+  it("Given two directory groups with the same name, When planned, Then one is created and the other held", () => {
+    const plan = planWithGroups({ desired: [aDesiredGroup("s1", [], "Sales"), aDesiredGroup("s2", [], "Sales")] });
+
+    expect(groupActions(plan).filter((a) => a.op === "create")).toHaveLength(1);
+    expect(plan.held).toEqual([expect.objectContaining({ type: "Group", reason: expect.stringContaining("same name") })]);
+  });
+
+  it("Given a target without group support, When planned, Then users are planned, groups skipped with one warning", () => {
+    const plan = planChanges(
+      aPlanInput({ desired: [aDesiredUser({ id: "ada" })], groups: aGroupInput({ desired: [aDesiredGroup("sales", ["ada"])], actual: undefined }) }),
+    );
+
+    expect(plan.actions.map((a) => a.type)).toEqual(["User"]);
+    expect(plan.warnings.filter((w) => w.includes("does not support groups"))).toHaveLength(1);
+  });
+});
+
+describe("groups: deletion by policy", () => {
+  const gone = (policy: GroupPlanInput["policy"], stateGroup = aStateGroup("sales", ["t-ada"]), now = T0) =>
+    planWithGroups({ desired: [], actual: [aTargetGroup("sales")], policy }, { stateGroups: { sales: stateGroup }, extra: { now } });
+
+  it("Given policy delete never, When a managed group leaves the directory, Then nothing is deleted and the record stays", () => {
+    const plan = gone({ delete: "never" });
+
+    expect(groupActions(plan)).toEqual([]);
+    expect(plan.scheduled).toEqual([]);
+    expect(plan.state.groups.sales).toMatchObject({ targetId: "g-sales", removedSince: T0.toISOString() });
+  });
+
+  it("Given policy delete 7d, When the group just left, Then the delete is scheduled 7 days out", () => {
+    const plan = gone({ delete: days(7) });
+
+    expect(plan.scheduled).toEqual([{ op: "delete", type: "Group", key: "Sales", sourceId: "sales", reason: "deleted", due: iso(days(7)) }]);
+  });
+
+  it("Given policy delete 7d, When 7 days have passed since the group left, Then it is deleted, after every other action", () => {
+    const plan = gone({ delete: days(7) }, aStateGroup("sales", [], { removedSince: iso(-days(7)) }));
+
+    expect(groupActions(plan)).toEqual([expect.objectContaining({ op: "delete", type: "Group", targetId: "g-sales" })]);
+  });
+
+  it("Given policy delete now, When a group we did not manage disappears from the directory, Then nothing happens to it", () => {
+    const plan = planWithGroups({ desired: [], actual: [aTargetGroup("sales")], policy: { delete: 0 } });
+
+    expect(groupActions(plan)).toEqual([]);
+  });
+
+  it("Given the group returns to the directory before its delete is due, When planned, Then the timer is cleared", () => {
+    const plan = planWithGroups(
+      { desired: [aDesiredGroup("sales", [])], actual: [aTargetGroup("sales")], policy: { delete: days(7) } },
+      { stateGroups: { sales: aStateGroup("sales", [], { removedSince: iso(-days(3)) }) } },
+    );
+
+    expect(plan.state.groups.sales!.removedSince).toBeUndefined();
+    expect(plan.scheduled).toEqual([]);
+  });
+
+  it("Given group deletions beyond the safety limit, When planned, Then the deletes are blocked like user deprovisioning", () => {
+    const stateGroups = Object.fromEntries(["a", "b", "c"].map((id) => [id, aStateGroup(id)]));
+    const plan = planWithGroups(
+      { desired: [], actual: ["a", "b", "c"].map((id) => aTargetGroup(id)), policy: { delete: 0 } },
+      { stateGroups, extra: { safety: { maxDeprovisions: 2, maxDeprovisionPercent: 100 } } },
+    );
+
+    expect(groupActions(plan).map((a) => a.op)).toEqual(["delete", "delete", "delete"]);
+    expect(plan.safety).toMatchObject({ deprovisions: 3, blocked: true });
+  });
+
+  it("Given the directory could not be read completely, When planned, Then no group timer starts and no group is deleted", () => {
+    const plan = planWithGroups(
+      { desired: [], actual: [aTargetGroup("sales")], policy: { delete: 0 } },
+      { stateGroups: { sales: aStateGroup("sales") }, extra: { deprovisioningAllowed: false } },
+    );
+
+    expect(groupActions(plan)).toEqual([]);
+    expect(plan.state.groups.sales!.removedSince).toBeUndefined();
+  });
+
+  it("Given a managed group deleted by hand on the target and gone from the directory, When planned, Then its record is dropped with a warning", () => {
+    const plan = planWithGroups({ desired: [], actual: [] }, { stateGroups: { sales: aStateGroup("sales") } });
+
+    expect(plan.state.groups).toEqual({});
+    expect(plan.warnings).toContainEqual(expect.stringContaining("group Sales: no longer on the target"));
+  });
+
+  it("Given a managed group deleted by hand on the target but still in the directory, When planned, Then it is created again with its members", () => {
+    const plan = planWithGroups({ desired: [aDesiredGroup("sales", ["ada"])], actual: [] }, { stateGroups: { sales: aStateGroup("sales", ["t-ada"]) } });
+
+    expect(groupActions(plan).map((a) => a.op)).toEqual(["create", "add-members"]);
+    expect(memberNames(groupActions(plan)[1])).toEqual(["ada@example.com"]);
+  });
+});
+
+describe("groups: memberships", () => {
+  it("Given the state's record matches the directory and nothing was read, When planned, Then no membership changes", () => {
+    const plan = planWithGroups(
+      { desired: [aDesiredGroup("sales", ["ada", "bob"])], actual: [aTargetGroup("sales")] },
+      { stateGroups: { sales: aStateGroup("sales", ["t-ada", "t-bob"]) } },
+    );
+
+    expect(plan.actions).toEqual([]);
+  });
+
+  it("Given members read from the target, When members joined and left, Then one add and one remove; a member added by hand in the app stays", () => {
+    const plan = planWithGroups(
+      {
+        desired: [aDesiredGroup("sales", ["ada", "cy"])],
+        actual: [aTargetGroup("sales")],
+        memberReads: new Map([["g-sales", ["t-ada", "t-bob", "t-stranger"]]]),
+      },
+      { stateGroups: { sales: aStateGroup("sales", ["t-ada", "t-bob"]) } },
+    );
+
+    expect(groupActions(plan).map((a) => [a.op, memberNames(a)])).toEqual([
+      ["add-members", ["cy@example.com"]],
+      ["remove-members", ["bob@example.com"]],
+    ]);
+    expect(groupActions(plan)[1]!.members).toEqual([{ sourceId: "bob", targetId: "t-bob", userName: "bob@example.com" }]);
+    expect(plan.state.groups.sales!.members.sort()).toEqual(["t-ada", "t-bob"]);
+  });
+
+  it("Given the listing already carried members (the target ignored excludedAttributes), When planned, Then they are used as read", () => {
+    const plan = planWithGroups(
+      { desired: [aDesiredGroup("sales", ["ada"])], actual: [aTargetGroup("sales", { members: [] })] },
+      { stateGroups: { sales: aStateGroup("sales", ["t-ada"]) } },
+    );
+
+    expect(groupActions(plan).map((a) => [a.op, memberNames(a)])).toEqual([["add-members", ["ada@example.com"]]]);
+  });
+
+  it("Given a user suspended in the directory, When planned, Then their memberships are removed before the suspend", () => {
+    const desired = [aDesiredUser({ id: "ada" }), aDesiredUser({ id: "bob", active: false }), aDesiredUser({ id: "cy" })];
+    const plan = planWithGroups(
+      { desired: [aDesiredGroup("sales", ["ada"])], actual: [aTargetGroup("sales")] },
+      { stateGroups: { sales: aStateGroup("sales", ["t-ada", "t-bob"]) }, desired },
+    );
+
+    expect(plan.actions.map((a) => `${a.op} ${a.key}`)).toEqual(["remove-members Sales", "suspend bob@example.com"]);
+  });
+
+  it("Given a user who left the directory and is deleted now, When planned, Then the membership is removed before the delete", () => {
+    const desired = [aDesiredUser({ id: "ada" }), aDesiredUser({ id: "cy" })];
+    const plan = planWithGroups(
+      { desired: [aDesiredGroup("sales", ["ada"])], actual: [aTargetGroup("sales")] },
+      {
+        stateGroups: { sales: aStateGroup("sales", ["t-ada", "t-bob"]) },
+        desired,
+        extra: { policy: { deleted: { suspend: 0, delete: 0 }, suspended: { suspend: 0, delete: "never" }, outOfScope: { suspend: 0, delete: "never" } } },
+      },
+    );
+
+    expect(plan.actions.map((a) => `${a.op} ${a.key}`)).toEqual(["remove-members Sales", "delete bob@example.com"]);
+  });
+
+  it("Given an inactive account reactivated in this run, When planned without a fresh read, Then its memberships are added back even though the state lists them", () => {
+    const { users } = everyoneManaged();
+    const actual = PEOPLE.map((id) => aTargetUser({ id }, { active: id !== "bob" }));
+    const plan = planChanges(
+      aPlanInput({
+        desired: PEOPLE.map((id) => aDesiredUser({ id })),
+        actual,
+        state: { ...aState(users), groups: { sales: aStateGroup("sales", ["t-ada", "t-bob"]) } },
+        groups: aGroupInput({ desired: [aDesiredGroup("sales", ["ada", "bob"])], actual: [aTargetGroup("sales")] }),
+      }),
+    );
+
+    expect(plan.actions.map((a) => `${a.op} ${a.key}`)).toEqual(["unsuspend bob@example.com", "add-members Sales"]);
+    expect(memberNames(plan.actions[1])).toEqual(["bob@example.com"]);
+  });
+
+  it("Given a held user, When the directory wants them out of a group, Then their membership is left as it is", () => {
+    const { users, actual } = everyoneManaged();
+    // bob's account now carries another user's externalId: bob is held.
+    actual[1] = aTargetUser({ id: "bob" }, { externalId: "someone-else" });
+    const plan = planChanges(
+      aPlanInput({
+        desired: PEOPLE.map((id) => aDesiredUser({ id })),
+        actual,
+        state: { ...aState(users), groups: { sales: aStateGroup("sales", ["t-ada", "t-bob"]) } },
+        groups: aGroupInput({ desired: [aDesiredGroup("sales", ["ada"])], actual: [aTargetGroup("sales")], memberReads: new Map([["g-sales", ["t-ada", "t-bob"]]]) }),
+      }),
+    );
+
+    expect(plan.held.map((h) => h.key)).toEqual(["bob@example.com"]);
+    expect(groupActions(plan)).toEqual([]);
+  });
+
+  it("Given the directory could not be read completely, When members seem to have left, Then no membership is removed, additions still happen", () => {
+    const plan = planWithGroups(
+      { desired: [aDesiredGroup("sales", ["cy"])], actual: [aTargetGroup("sales")], memberReads: new Map([["g-sales", ["t-ada"]]]) },
+      { stateGroups: { sales: aStateGroup("sales", ["t-ada"]) }, extra: { deprovisioningAllowed: false } },
+    );
+
+    expect(groupActions(plan).map((a) => a.op)).toEqual(["add-members"]);
+    expect(plan.warnings).toContainEqual(expect.stringContaining("no membership removed"));
+  });
+
+  it("Given a safety stop, When a leaver's membership would go, Then it stays; a mover's membership change still happens", () => {
+    const desired = [aDesiredUser({ id: "ada" }), aDesiredUser({ id: "bob", active: false }), aDesiredUser({ id: "cy", active: false })];
+    const plan = planWithGroups(
+      {
+        desired: [aDesiredGroup("sales", []), aDesiredGroup("ops", ["ada"])],
+        actual: [aTargetGroup("sales"), aTargetGroup("ops")],
+        memberReads: new Map([
+          ["g-sales", ["t-ada", "t-bob", "t-cy"]],
+          ["g-ops", []],
+        ]),
+      },
+      {
+        stateGroups: { sales: aStateGroup("sales", ["t-ada", "t-bob", "t-cy"]), ops: aStateGroup("ops", []) },
+        desired,
+        extra: { safety: { maxDeprovisions: 1, maxDeprovisionPercent: 100 } },
+      },
+    );
+
+    expect(plan.safety.blocked).toBe(true);
+    const removal = plan.actions.find((a) => a.op === "remove-members")!;
+    expect(memberNames(removal)).toEqual(["ada@example.com"]);
+  });
+
+  it("Given a group read without any members while the state recorded some, When planned, Then the target is taken to hide members and the state is trusted", () => {
+    const plan = planWithGroups(
+      { desired: [aDesiredGroup("sales", ["ada", "bob"])], actual: [aTargetGroup("sales")], memberReads: new Map([["g-sales", undefined]]) },
+      { stateGroups: { sales: aStateGroup("sales", ["t-ada"]) } },
+    );
+
+    expect(plan.state.groupMembersHidden).toBe(true);
+    expect(plan.warnings).toContainEqual(expect.stringContaining("does not return group members"));
+    expect(groupActions(plan).map((a) => [a.op, memberNames(a)])).toEqual([["add-members", ["bob@example.com"]]]);
+  });
+});
+
+describe("groupsNeedingMemberReads", () => {
+  const users = Object.fromEntries(PEOPLE.map((id) => [id, aManagedRecord(id)]));
+  const state = (groups: Record<string, StateGroup>, hidden = false) => ({ users, groups, ...(hidden ? { groupMembersHidden: true } : {}) });
+
+  it.each([
+    ["changed", "nothing changed", ["ada"], []],
+    ["changed", "a member joined", ["ada", "bob"], ["g-sales"]],
+    ["changed", "a member left", [], ["g-sales"]],
+    ["always", "nothing changed", ["ada"], ["g-sales"]],
+    ["never", "a member joined", ["ada", "bob"], []],
+  ] as const)("Given mode %s and %s, Then the reads are %j", (mode, _what, members, reads) => {
+    expect(groupsNeedingMemberReads([aDesiredGroup("sales", [...members])], [aTargetGroup("sales")], state({ sales: aStateGroup("sales", ["t-ada"]) }), GROUP_MAPPING, mode)).toEqual(
+      reads,
+    );
+  });
+
+  it("Given a group about to be adopted, When planned, Then its members are read", () => {
+    expect(groupsNeedingMemberReads([aDesiredGroup("sales", [])], [aTargetGroup("x", { displayName: "Sales", externalId: null })], state({}), GROUP_MAPPING, "changed")).toEqual([
+      "g-x",
+    ]);
+  });
+
+  it("Given the target is known to hide members, Then nothing is read", () => {
+    expect(groupsNeedingMemberReads([aDesiredGroup("sales", ["bob"])], [aTargetGroup("sales")], state({ sales: aStateGroup("sales") }, true), GROUP_MAPPING, "always")).toEqual([]);
+  });
+});
+
+describe("resolveDesiredGroups", () => {
+  const snapshot = (groups: SourceSnapshot["groups"]): SourceSnapshot => ({
+    users: ["ada", "bob", "cy", "dee"].map((id) => aSourceUser({ id, active: id !== "dee" })),
+    groups,
+    complete: true,
+    problems: [],
+    protectedIds: [],
+    protectedUserNames: [],
+  });
+  const mapping = compileMapping(defaultUserMapping("externalId"));
+
+  it("Given nested groups with a cycle, When resolved, Then members are flattened to active users and the cycle is reported once", () => {
+    const snap = snapshot([
+      { id: "all", displayName: "All Staff", members: ["eng", "ada"] },
+      { id: "eng", displayName: "Engineering", members: ["platform", "bob"] },
+      { id: "platform", displayName: "Platform", members: ["eng", "cy", "dee"] },
+    ]);
+    const users = resolveDesiredUsers(snap, {}, mapping).users;
+
+    const { groups, warnings } = resolveDesiredGroups(snap, {}, "all", GROUP_MAPPING, users);
+
+    expect(groups.map((g) => [g.displayName, g.memberIds])).toEqual([
+      ["All Staff", ["ada", "bob", "cy"]],
+      ["Engineering", ["bob", "cy"]],
+      ["Platform", ["bob", "cy"]],
+    ]);
+    expect(warnings).toEqual(["group nesting cycle ignored: Engineering -> Platform -> Engineering", "group nesting cycle ignored: Platform -> Engineering -> Platform"]);
+  });
+
+  it.each([
+    ["scoped", ["Engineering", "Platform"]],
+    ["all", ["All Staff", "Engineering", "Platform", "Sales"]],
+    ["none", []],
+  ] as const)("Given scope Engineering and provisionGroups %s, Then the groups pushed are %j", (provision, names) => {
+    const snap = snapshot([
+      { id: "all", displayName: "All Staff", members: ["eng", "sales"] },
+      { id: "eng", displayName: "Engineering", members: ["platform", "bob"] },
+      { id: "platform", displayName: "Platform", members: ["cy"] },
+      { id: "sales", displayName: "Sales", members: ["ada"] },
+    ]);
+    const users = resolveDesiredUsers(snap, { groups: ["Engineering"] }, mapping).users;
+
+    const { groups } = resolveDesiredGroups(snap, { groups: ["Engineering"] }, provision, GROUP_MAPPING, users);
+
+    expect(groups.map((g) => g.displayName)).toEqual(names);
+    // Members of a pushed group who are out of scope are not members on the target.
+    if (provision === "all") expect(groups.find((g) => g.displayName === "Sales")!.memberIds).toEqual([]);
+  });
+});
+
+describe("manager references", () => {
+  const MANAGER = `${ENTERPRISE_USER}:manager`;
+  const withManager = compileMapping([...defaultUserMapping("externalId"), { target: MANAGER, source: "manager" }]);
+  const desire = (id: string, manager?: string) => {
+    const snap: SourceSnapshot = { users: [aSourceUser({ id, ...(manager ? { manager } : {}) })], groups: [], complete: true, problems: [], protectedIds: [], protectedUserNames: [] };
+    return resolveDesiredUsers(snap, {}, withManager).users[0]!;
+  };
+
+  it("Given the manager exists on the target, When planned, Then the manager attribute is the manager's target id", () => {
+    const plan = planChanges(
+      aPlanInput({ mapping: withManager, desired: [desire("ada", "bob"), desire("bob")], actual: [aTargetUser({ id: "bob" })], state: aState({ bob: aManagedRecord("bob") }) }),
+    );
+
+    const create = plan.actions.find((a) => a.key === "ada@example.com")!;
+    expect(create.attributes![MANAGER]).toBe("t-bob");
+    expect(create.pendingReferences).toBeUndefined();
+  });
+
+  it("Given the manager is created in the same run, When planned, Then the reference is left pending for apply time", () => {
+    const plan = planChanges(aPlanInput({ mapping: withManager, desired: [desire("ada", "bob"), desire("bob")] }));
+
+    const create = plan.actions.find((a) => a.key === "ada@example.com")!;
+    expect(create.pendingReferences).toEqual({ [MANAGER]: "bob" });
+    expect(create.changes[MANAGER]).toEqual({ from: null, to: "(bob@example.com, created in this run)" });
+  });
+
+  it("Given an existing user whose new manager is created in this run, When planned, Then an update waits for that create", () => {
+    const plan = planChanges(
+      aPlanInput({ mapping: withManager, desired: [desire("ada", "bob"), desire("bob")], actual: [aTargetUser({ id: "ada" })], state: aState({ ada: aManagedRecord("ada") }) }),
+    );
+
+    const update = plan.actions.find((a) => a.key === "ada@example.com")!;
+    expect(update).toMatchObject({ op: "update", pendingReferences: { [MANAGER]: "bob" } });
+    expect(plan.actions.map((a) => a.key)).toEqual(["ada@example.com", "bob@example.com"].sort());
+  });
+
+  it("Given the manager is not provisioned (out of scope), When planned, Then the manager attribute is neither compared nor cleared", () => {
+    const ada = aTargetUser({ id: "ada" }, { edit: (r) => ((r[ENTERPRISE_USER] as Record<string, unknown>).manager = { value: "t-someone" }) });
+    const plan = planChanges(aPlanInput({ mapping: withManager, desired: [desire("ada", "zed")], actual: [ada], state: aState({ ada: aManagedRecord("ada") }) }));
+
+    expect(plan.actions).toEqual([]);
+  });
+
+  it("Given the manager was removed in the directory, When planned, Then the manager attribute is cleared", () => {
+    const ada = aTargetUser({ id: "ada" }, { edit: (r) => ((r[ENTERPRISE_USER] as Record<string, unknown>).manager = { value: "t-bob" }) });
+    const plan = planChanges(aPlanInput({ mapping: withManager, desired: [desire("ada")], actual: [ada], state: aState({ ada: aManagedRecord("ada") }) }));
+
+    expect(plan.actions).toEqual([expect.objectContaining({ op: "update", changes: { [MANAGER]: { from: "t-bob", to: null } } })]);
+  });
+});
