@@ -73,6 +73,22 @@ describe("FileSource with the examples", () => {
     }
   });
 
+  it("Given examples/directory.json, it has the SCIM attributes the presets map, and one active member of staff without email", async () => {
+    const snapshot = await new FileSource(resolve("examples/directory.json")).read();
+    const users = snapshot.users;
+    expect(users.filter((u) => u.preferredLanguage).length).toBeGreaterThan(40);
+    expect(users.filter((u) => u.addresses).length).toBeGreaterThan(40);
+    expect(new Set(users.flatMap((u) => u.addresses ?? []).map((a) => a.country)).size).toBeGreaterThan(4);
+    expect(users.flatMap((u) => u.addresses ?? []).every((a) => a.type === "work")).toBe(true);
+    expect(users.filter((u) => u.phoneNumbers?.some((p) => p.type === "work")).length).toBeGreaterThan(5);
+    expect(users.filter((u) => u.phoneNumbers?.some((p) => p.type === "mobile")).length).toBeGreaterThan(5);
+    expect(new Set(users.flatMap((u) => u.roles ?? []))).toEqual(new Set(["Recruiter", "Hiring Manager", "Interviewer"]));
+    // Presets that require an email need someone to skip; this must stay an active, in-scope non-manager.
+    const withoutEmail = users.filter((u) => u.email === undefined);
+    expect(withoutEmail.map((u) => [u.id, u.active])).toEqual([["u-1011", true]]);
+    expect(users.some((u) => u.manager === "u-1011")).toBe(false);
+  });
+
   it("Given examples/directory.csv, it reads the users and builds groups from the groups column", async () => {
     const snapshot = await new FileSource(resolve("examples/directory.csv")).read();
     expect(snapshot.problems).toEqual([]);
@@ -87,6 +103,18 @@ describe("FileSource with the examples", () => {
     const engineering = snapshot.groups.find((g) => g.displayName === "Engineering");
     expect(engineering).toEqual({ id: "Engineering", displayName: "Engineering", members: ["u-2002", "u-2003", "u-2004"] });
     expect(snapshot.groups.find((g) => g.id === "All Staff")?.members).toHaveLength(10);
+    expect(byId.get("u-2002")).toMatchObject({
+      preferredLanguage: "en-GB",
+      roles: ["Hiring Manager", "Interviewer"],
+      phoneNumbers: [
+        { type: "work", value: "+44 20 7946 0202" },
+        { type: "mobile", value: "+44 7700 900202" },
+      ],
+      addresses: [{ type: "work", streetAddress: "30 Old Street", locality: "London", postalCode: "EC1V 9AB", country: "GB" }],
+    });
+    expect(byId.get("u-2010")).not.toHaveProperty("preferredLanguage");
+    expect(byId.get("u-2001")).not.toHaveProperty("phoneNumbers");
+    expect(snapshot.users.every((u) => u.extra === undefined)).toBe(true);
   });
 });
 
@@ -124,8 +152,49 @@ describe("FileSource with JSON", () => {
     { name: "an id of the wrong type", record: aUser(2, { id: true, userName: "user2@example.com" }), reason: "id must be text or a number, got true", userName: "user2@example.com" },
     { name: "a control character in userName", record: aUser(2, { userName: "user2\u0000@example.com" }), reason: "userName contains a control character", id: "u-2" },
   ];
+  const work = { type: "work", locality: "Berlin" };
+  const malformedAttributes: { name: string; overrides: Record<string, unknown>; reason: string }[] = [
+    { name: "preferredLanguage as a list", overrides: { preferredLanguage: ["en-GB"] }, reason: "preferredLanguage must be text, got a list" },
+    { name: "a line break in preferredLanguage", overrides: { preferredLanguage: "en-\nGB" }, reason: "preferredLanguage contains a control character" },
+    { name: "manager as an object", overrides: { manager: { value: "u-1" } }, reason: "manager must be text or a number, got an object" },
+    { name: "addresses as one object", overrides: { addresses: work }, reason: "addresses must be a list of addresses, got an object" },
+    { name: "an address that is text", overrides: { addresses: ["Berlin"] }, reason: 'addresses[0] must be an address (an object with type, formatted, streetAddress, locality, region, postalCode, country, primary), got "Berlin"' },
+    { name: "a postalCode as a list", overrides: { addresses: [work, { type: "home", postalCode: ["10115"] }] }, reason: "addresses[1].postalCode must be text, got a list" },
+    { name: "a postalCode as a number", overrides: { addresses: [{ type: "work", postalCode: 2139 }] }, reason: "addresses[0].postalCode must be text, got 2139" },
+    { name: "a tab in a locality", overrides: { addresses: [{ type: "work", locality: "Ber\tlin" }] }, reason: "addresses[0].locality contains a control character (a line break, tab or similar)" },
+    { name: "a tab in a street address", overrides: { addresses: [{ type: "work", streetAddress: "Unter den Linden\t1" }] }, reason: "addresses[0].streetAddress contains a control character other than a line break" },
+    {
+      name: "an unknown key in an address",
+      overrides: { addresses: [{ type: "work", city: "Berlin", zip: "10115" }] },
+      reason: 'addresses[0] has unknown keys "city", "zip"; an address accepts type, formatted, streetAddress, locality, region, postalCode, country, primary',
+    },
+    { name: "primary as text", overrides: { addresses: [{ ...work, primary: "yes" }] }, reason: 'addresses[0].primary must be true or false, got "yes"' },
+    {
+      name: "two addresses whose types differ only in case",
+      overrides: { addresses: [work, { type: "home", locality: "Potsdam" }, { type: "Work", locality: "Hamburg" }] },
+      reason: 'addresses[2] has type "Work" like addresses[0] (types are compared ignoring case); a mapping such as addresses[type eq "Work"].locality could not tell them apart',
+    },
+    { name: "two primary addresses", overrides: { addresses: [{ ...work, primary: true }, { type: "home", locality: "Potsdam", primary: true }] }, reason: "addresses[1] is marked primary like addresses[0]; only one may be" },
+    { name: "phoneNumbers as text", overrides: { phoneNumbers: "+49 30 1234567" }, reason: 'phoneNumbers must be a list of phone numbers, got "+49 30 1234567"' },
+    { name: "a phone number as a number", overrides: { phoneNumbers: [{ type: "work", value: 4930123 }] }, reason: "phoneNumbers[0].value must be text, got 4930123" },
+    { name: "an unknown key in a phone number", overrides: { phoneNumbers: [{ type: "work", number: "+49 30 1234567" }] }, reason: 'phoneNumbers[0] has an unknown key "number"; a phone number accepts type, value, primary' },
+    {
+      name: "two phone numbers of one type",
+      overrides: { phoneNumbers: [{ type: "work", value: "+1 555 0100" }, { type: "mobile", value: "+1 555 0101" }, { type: "mobile", value: "+1 555 0102" }] },
+      reason: 'phoneNumbers[2] has type "mobile" like phoneNumbers[1]',
+    },
+    { name: "a line break in a phone number", overrides: { phoneNumbers: [{ type: "work", value: "+1 555\n0100" }] }, reason: "phoneNumbers[0].value contains a control character" },
+    { name: "roles as text", overrides: { roles: "Recruiter" }, reason: 'roles must be a list of text, got "Recruiter"' },
+    { name: "a role that is not text", overrides: { roles: ["Recruiter", 3] }, reason: "roles[1] must be text, got 3" },
+    { name: "a null role", overrides: { roles: [null] }, reason: "roles[0] must be text, got null" },
+    { name: "a control character in a role", overrides: { roles: ["Re\u0007cruiter"] }, reason: "roles[0] contains a control character" },
+  ];
+  const malformedRecords = [
+    ...malformed,
+    ...malformedAttributes.map((c) => ({ name: c.name, record: aUser(2, c.overrides), reason: c.reason, id: "u-2", userName: "user2@example.com" })),
+  ];
 
-  it.each(malformed)("Given a record with $name, it reports it with its location, skips it and protects it", async (c) => {
+  it.each(malformedRecords)("Given a record with $name, it reports it with its location, skips it and protects it", async (c) => {
     const snapshot = await readJson({ users: [aUser(1), c.record, aUser(3)] });
     expect(snapshot.users.map((u) => u.id)).toEqual(["u-1", "u-3"]);
     expect(snapshot.problems).toHaveLength(1);
@@ -158,6 +227,96 @@ describe("FileSource with JSON", () => {
     expect(snapshot.users[1]).toEqual({ id: "u-2", userName: "user2@example.com", givenName: "Given", familyName: "Family2", active: false });
     expect(snapshot.protectedIds).toEqual([]);
     expect(snapshot.protectedUserNames).toEqual([]);
+  });
+
+  it("Given preferredLanguage, addresses, phoneNumbers, roles and manager in SCIM's shapes, it reads them as written", async () => {
+    const snapshot = await readJson({
+      users: [
+        aUser(1, {
+          manager: "u-0",
+          preferredLanguage: " de-DE ",
+          addresses: [
+            { type: "work", streetAddress: "Friedrichstraße 68\nAufgang B", locality: "Berlin", region: "Berlin", postalCode: "10117", country: "DE", primary: true },
+            { type: "Home", formatted: "Am Kanal 3\r\n14467 Potsdam", country: "DE", region: null, primary: false },
+          ],
+          phoneNumbers: [
+            { type: "work", value: " +49 30 23125 100 " },
+            { type: "mobile", value: "+49 1522 3433333", primary: true },
+          ],
+          roles: ["Recruiter", " Interviewer ", "recruiter", "", "Hiring Manager"],
+        }),
+      ],
+    });
+    expect(snapshot.problems).toEqual([]);
+    expect(snapshot.users[0]).toStrictEqual({
+      id: "u-1",
+      userName: "user1@example.com",
+      email: "user1@example.com",
+      givenName: "Given",
+      familyName: "Family1",
+      active: true,
+      manager: "u-0",
+      preferredLanguage: "de-DE",
+      addresses: [
+        { type: "work", streetAddress: "Friedrichstraße 68\nAufgang B", locality: "Berlin", region: "Berlin", postalCode: "10117", country: "DE", primary: true },
+        { type: "Home", formatted: "Am Kanal 3\r\n14467 Potsdam", country: "DE", primary: false },
+      ],
+      phoneNumbers: [
+        { type: "work", value: "+49 30 23125 100" },
+        { type: "mobile", value: "+49 1522 3433333", primary: true },
+      ],
+      roles: ["Recruiter", "Interviewer", "Hiring Manager"],
+    });
+  });
+
+  it.each([
+    { name: "null lists", overrides: { addresses: null, phoneNumbers: null, roles: null, preferredLanguage: null } },
+    { name: "empty lists and a blank language", overrides: { addresses: [], phoneNumbers: [], roles: [], preferredLanguage: "  " } },
+    {
+      name: "entries with nothing but a type",
+      overrides: { addresses: [{ type: "work", locality: " " }, { type: "work", primary: true }], phoneNumbers: [{ type: "work", value: "" }, { type: "work" }], roles: [" ", ""] },
+    },
+  ])("Given $name, it reads the user without those attributes", async (c) => {
+    const snapshot = await readJson({ users: [aUser(1, c.overrides)] });
+    expect(snapshot.problems).toEqual([]);
+    expect(snapshot.users[0]).toStrictEqual({ id: "u-1", userName: "user1@example.com", email: "user1@example.com", givenName: "Given", familyName: "Family1", active: true });
+  });
+
+  it("Given entries without a type, it accepts several: only a duplicated type is ambiguous", async () => {
+    const snapshot = await readJson({
+      users: [aUser(1, { phoneNumbers: [{ value: "+1 555 0100" }, { value: "+1 555 0101" }, { type: "work", value: "+1 555 0102" }], addresses: [{ locality: "Austin" }, { locality: "Dallas" }] })],
+    });
+    expect(snapshot.problems).toEqual([]);
+    expect(snapshot.users[0]?.phoneNumbers).toEqual([{ value: "+1 555 0100" }, { value: "+1 555 0101" }, { type: "work", value: "+1 555 0102" }]);
+    expect(snapshot.users[0]?.addresses).toHaveLength(2);
+  });
+
+  it("Given a duplicated type next to an entry with nothing in it, it ignores the empty one", async () => {
+    const snapshot = await readJson({ users: [aUser(1, { addresses: [{ type: "work" }, { type: "work", locality: "Oslo" }] })] });
+    expect(snapshot.problems).toEqual([]);
+    expect(snapshot.users[0]?.addresses).toEqual([{ type: "work", locality: "Oslo" }]);
+  });
+
+  it("Given several faults in the addresses and phone numbers, it lists each with its place", async () => {
+    const snapshot = await readJson({
+      users: [aUser(1, { addresses: [{ type: "work", town: "Oslo" }, { type: "home", country: 47 }], phoneNumbers: [{ type: "work", value: ["+47"] }] })],
+    });
+    expect(snapshot.problems).toHaveLength(1);
+    expect(snapshot.problems[0]?.reason).toBe(
+      [
+        'addresses[0] has an unknown key "town"; an address accepts type, formatted, streetAddress, locality, region, postalCode, country, primary',
+        "addresses[1].country must be text, got 47",
+        "phoneNumbers[0].value must be text, got a list",
+      ].join("; "),
+    );
+    expect(snapshot.protectedIds).toEqual(["u-1"]);
+  });
+
+  it("Given JSON keys meant for CSV (workPhone, locality), it keeps them in extra like any unknown key", async () => {
+    const snapshot = await readJson({ users: [aUser(1, { workPhone: "+1 555 0100", locality: "Austin" })] });
+    expect(snapshot.problems).toEqual([]);
+    expect(snapshot.users[0]?.extra).toEqual({ workPhone: "+1 555 0100", locality: "Austin" });
+    expect(snapshot.users[0]).not.toHaveProperty("phoneNumbers");
   });
 
   it("Given a record with several faults, it lists every one in the reason", async () => {
@@ -216,12 +375,31 @@ describe("FileSource with JSON", () => {
     { name: "no members", group: { id: "g-1", displayName: "Sales" }, reason: "members is missing" },
     { name: "no displayName", group: { id: "g-1", members: ["u-1"] }, reason: "displayName is missing" },
     { name: "a member that is not an id", group: { id: "g-1", displayName: "Sales", members: [{ id: "u-1" }] }, reason: "members must hold user or group ids" },
+    { name: "an email that is not an address", group: { id: "g-1", displayName: "Sales", members: [], email: "sales team" }, reason: 'email "sales team" is not an email address' },
+    { name: "a description that is not text", group: { id: "g-1", displayName: "Sales", members: [], description: ["EMEA"] }, reason: "description must be text, got a list" },
+    { name: "a tab in the description", group: { id: "g-1", displayName: "Sales", members: [], description: "EMEA\tand APAC" }, reason: "description contains a control character other than a line break" },
   ])("Given a group with $name, it reports and skips it, and the snapshot is incomplete", async (c) => {
     const snapshot = await readJson({ users: [aUser(1)], groups: [{ id: "g-0", displayName: "All", members: [1] }, c.group] });
     expect(snapshot.users).toHaveLength(1);
     expect(snapshot.groups).toEqual([{ id: "g-0", displayName: "All", members: ["1"] }]);
     expect(snapshot.problems).toEqual([{ location: "groups[1]", id: "g-1", reason: expect.stringContaining(c.reason) }]);
     expect(snapshot.complete).toBe(false);
+  });
+
+  it("Given groups with email, description and other keys, it reads the first two and keeps the rest in extra", async () => {
+    const snapshot = await readJson({
+      users: [aUser(1)],
+      groups: [
+        { id: "g-1", displayName: "Sales", members: ["u-1"], email: " sales@example.com ", description: "Everyone who sells.\nEMEA and APAC.", costCenter: "CC-7", owner: null },
+        { id: "g-2", displayName: "Support", members: [], email: "", description: null },
+      ],
+    });
+    expect(snapshot.problems).toEqual([]);
+    expect(snapshot.groups).toStrictEqual([
+      { id: "g-1", displayName: "Sales", members: ["u-1"], email: "sales@example.com", description: "Everyone who sells.\nEMEA and APAC.", extra: { costCenter: "CC-7" } },
+      { id: "g-2", displayName: "Support", members: [] },
+    ]);
+    expect(snapshot.complete).toBe(true);
   });
 
   it("Given two groups with one id, it skips both and the snapshot is incomplete", async () => {
@@ -278,6 +456,74 @@ describe("FileSource with CSV", () => {
     expect(snapshot.users).toEqual([{ id: "u-1", userName: "ana@example.com", email: "ana@example.com", active: true, extra: { "Cost Center": "CC-7" } }]);
   });
 
+  it("Given the columns for language, roles, phones and the work address, it builds SCIM's shapes from them", async () => {
+    const text = [
+      "id,userName,PreferredLanguage,roles,WorkPhone,mobilePhone,streetAddress,locality,region,postalCode,country,formattedAddress,groups",
+      'u-1,ana@example.com,pt-BR,Recruiter; Interviewer;;recruiter,+1 512 555 0100,+1 512 555 0150,"600 Congress Avenue\nFloor 14",Austin,TX,78701,US,"600 Congress Avenue, Floor 14\nAustin, TX 78701",Sales',
+      "u-2,bo@example.com,,,,+44 7700 900100,,London,,,GB,,",
+      "u-3,cy@example.com,,,,,,,,,,,",
+    ].join("\n");
+    const snapshot = await readFileText("people.csv", text);
+    expect(snapshot.problems).toEqual([]);
+    expect(snapshot.users).toStrictEqual([
+      {
+        id: "u-1",
+        userName: "ana@example.com",
+        active: true,
+        preferredLanguage: "pt-BR",
+        roles: ["Recruiter", "Interviewer"],
+        phoneNumbers: [
+          { type: "work", value: "+1 512 555 0100" },
+          { type: "mobile", value: "+1 512 555 0150" },
+        ],
+        addresses: [
+          {
+            type: "work",
+            streetAddress: "600 Congress Avenue\nFloor 14",
+            locality: "Austin",
+            region: "TX",
+            postalCode: "78701",
+            country: "US",
+            formatted: "600 Congress Avenue, Floor 14\nAustin, TX 78701",
+          },
+        ],
+      },
+      { id: "u-2", userName: "bo@example.com", active: true, phoneNumbers: [{ type: "mobile", value: "+44 7700 900100" }], addresses: [{ type: "work", locality: "London", country: "GB" }] },
+      { id: "u-3", userName: "cy@example.com", active: true },
+    ]);
+    expect(snapshot.groups).toEqual([{ id: "Sales", displayName: "Sales", members: ["u-1"] }]);
+  });
+
+  it("Given a fault in one of those columns, it names the column, skips the row and protects it", async () => {
+    const text = [
+      "id,userName,preferredLanguage,roles,workPhone,mobilePhone,locality,formattedAddress",
+      'u-1,ana@example.com,en-GB,"Recruiter;Inter\tviewer",,,,',
+      'u-2,bo@example.com,en-GB,,,"+44\t7700 900100",,',
+      'u-3,cy@example.com,en-GB,,,,"Lon\ndon",',
+      'u-4,di@example.com,en-GB,,,,,"30 Old Street\tLondon"',
+      'u-5,ed@example.com,"en\nGB",,,,,',
+      "u-6,fay@example.com,en-GB,,,,,",
+    ].join("\n");
+    const snapshot = await readFileText("people.csv", text);
+    expect(snapshot.users.map((u) => u.id)).toEqual(["u-6"]);
+    expect(snapshot.problems.map((p) => [p.location, p.id, p.reason])).toEqual([
+      ["line 2", "u-1", "roles contains a control character (a line break, tab or similar)"],
+      ["line 3", "u-2", "mobilePhone contains a control character (a line break, tab or similar)"],
+      ["line 4", "u-3", "locality contains a control character (a line break, tab or similar)"],
+      ["line 6", "u-4", "formattedAddress contains a control character other than a line break (a tab or similar)"],
+      ["line 7", "u-5", "preferredLanguage contains a control character (a line break, tab or similar)"],
+    ]);
+    expect(snapshot.protectedIds).toEqual(["u-1", "u-2", "u-3", "u-4", "u-5"]);
+    expect(snapshot.complete).toBe(true);
+  });
+
+  it.each(["addresses", "PhoneNumbers"])("Given a %s column, it fails and names the flat columns to use instead", async (column) => {
+    const error = await readError("people.csv", `id,userName,${column}\nu-1,ana@example.com,x\n`);
+    expect(error.message).toContain(`has a column "${column}", but a CSV cell cannot hold that list`);
+    expect(error.hint).toContain("workPhone, mobilePhone");
+    expect(error.hint).toContain("streetAddress, locality, region, postalCode, country, formattedAddress");
+  });
+
   it("Given malformed rows, it reports each by line, skips it and protects what identifies it", async () => {
     const text = [
       HEADER,
@@ -325,6 +571,7 @@ describe("FileSource with CSV", () => {
     const error = await readError("people.csv", "userName,email\nana@example.com,ana@example.com\n");
     expect(error.message).toContain("has no id column");
     expect(error.hint).toContain("id,userName,email");
+    expect(error.hint).toContain("preferredLanguage,roles,workPhone,mobilePhone,streetAddress,locality,region,postalCode,country,formattedAddress,groups");
   });
 
   it("Given rows with an empty email cell, it reads them as valid users without email, leavers included", async () => {

@@ -360,6 +360,53 @@ describe("SCIM sandbox", () => {
       expect(read.body.meta.version).not.toBe(group.meta.version);
     });
 
+    it("Given groups with members, when listed or filtered with excludedAttributes=members, then no group carries members", async () => {
+      const ada = (await scim(sb, "POST", "/Users", aUser())).body;
+      await scim(sb, "POST", "/Groups", { schemas: [CORE_GROUP], displayName: "Engineering", members: [{ value: ada.id }] });
+      await scim(sb, "POST", "/Groups", { schemas: [CORE_GROUP], displayName: "Research", members: [{ value: ada.id }] });
+
+      const listed = await scim(sb, "GET", "/Groups?excludedAttributes=members&startIndex=1&count=10");
+      expect(listed.body).toMatchObject({ totalResults: 2, itemsPerPage: 2 });
+      expect(listed.body.Resources.map((g: Json) => g.displayName)).toEqual(["Engineering", "Research"]);
+      expect(listed.body.Resources.some((g: Json) => "members" in g)).toBe(false);
+
+      const filtered = await scim(sb, "GET", `/Groups${filterQuery('displayName eq "RESEARCH"')}&excludedAttributes=members`);
+      expect(filtered.body.Resources.map((g: Json) => g.displayName)).toEqual(["Research"]);
+      expect(filtered.body.Resources[0]).not.toHaveProperty("members");
+
+      const full = await scim(sb, "GET", `/Groups${filterQuery('displayName eq "research"')}`);
+      expect(full.body.Resources[0].members.map((m: Json) => m.value)).toEqual([ada.id]);
+    });
+
+    it("Given a group created without members, when members are added with repeats in one request, then each is stored once", async () => {
+      const ada = (await scim(sb, "POST", "/Users", aUser())).body;
+      const created = await scim(sb, "POST", "/Groups", { schemas: [CORE_GROUP], displayName: "Engineering" });
+      expect(created.status).toBe(201);
+      expect(created.body).not.toHaveProperty("members");
+
+      const added = await scim(sb, "PATCH", `/Groups/${created.body.id}`, patch({ op: "add", path: "members", value: [{ value: ada.id }, { value: ada.id }] }));
+      expect(added.body.members.map((m: Json) => m.value)).toEqual([ada.id]);
+    });
+
+    it("Given a group, when renamed by PATCH or replaced by PUT, then the new values hold and names stay unique in any case", async () => {
+      const ada = (await scim(sb, "POST", "/Users", aUser())).body;
+      const bob = (await scim(sb, "POST", "/Users", aUser({ userName: "bob@example.com", externalId: "src-bob" }))).body;
+      const eng = (await scim(sb, "POST", "/Groups", { schemas: [CORE_GROUP], displayName: "Engineering", members: [{ value: ada.id }] })).body;
+      await scim(sb, "POST", "/Groups", { schemas: [CORE_GROUP], displayName: "Research" });
+
+      const renamed = await scim(sb, "PATCH", `/Groups/${eng.id}`, patch({ op: "replace", path: "displayName", value: "Platform" }));
+      expect(renamed.status).toBe(200);
+      expect(renamed.body).toMatchObject({ displayName: "Platform", members: [{ value: ada.id }] });
+      expectScimError(await scim(sb, "PATCH", `/Groups/${eng.id}`, patch({ op: "replace", path: "displayName", value: "research" })), 409, "uniqueness");
+
+      const put = await scim(sb, "PUT", `/Groups/${eng.id}`, { schemas: [CORE_GROUP], displayName: "PLATFORM", externalId: "src-eng", members: [{ value: bob.id }] });
+      expect(put.status).toBe(200);
+      expect(put.body).toMatchObject({ id: eng.id, displayName: "PLATFORM", externalId: "src-eng" });
+      expect(put.body.members.map((m: Json) => m.value)).toEqual([bob.id]);
+      expectScimError(await scim(sb, "PUT", `/Groups/${eng.id}`, { schemas: [CORE_GROUP], displayName: "RESEARCH" }), 409, "uniqueness");
+      expect(sb.groups().map((g) => g.displayName).sort()).toEqual(["PLATFORM", "Research"]);
+    });
+
     it("rejects a second group whose displayName differs only in case, and members that do not exist", async () => {
       await scim(sb, "POST", "/Groups", { schemas: [CORE_GROUP], displayName: "Engineering" });
       expectScimError(await scim(sb, "POST", "/Groups", { schemas: [CORE_GROUP], displayName: "ENGINEERING" }), 409, "uniqueness");
@@ -390,7 +437,7 @@ describe("SCIM sandbox", () => {
       await scim(sb, "GET", "/Users", undefined, null);
 
       expect(sb.requests).toEqual([
-        { method: "POST", path: "/scim/v2/Users", query: "", status: 201 },
+        { method: "POST", path: "/scim/v2/Users", query: "", status: 201, body: aUser() },
         { method: "GET", path: "/scim/v2/Users", query: `filter=${encodeURIComponent('userName eq "x"')}`, status: 200 },
         { method: "GET", path: "/scim/v2/Users", query: "", status: 401 },
       ]);
@@ -400,6 +447,81 @@ describe("SCIM sandbox", () => {
       expect(log).toEqual([]);
       expect(sb.users()).toEqual([]);
     });
+
+    it("records each JSON request body as the client sent it, and no body where none was read", async () => {
+      const ada = (await scim(sb, "POST", "/Users", aUser())).body;
+      const group = { schemas: [CORE_GROUP], displayName: "Engineering" };
+      const created = (await scim(sb, "POST", "/Groups", group)).body;
+      const addAda = patch({ op: "add", path: "members", value: [{ value: ada.id }] });
+      await scim(sb, "PATCH", `/Groups/${created.id}`, addAda);
+      const replacement = { schemas: [CORE_GROUP], displayName: "Research", members: [{ value: ada.id }] };
+      await scim(sb, "PUT", `/Groups/${created.id}`, replacement);
+      await scim(sb, "GET", `/Groups/${created.id}`);
+      await scim(sb, "DELETE", `/Groups/${created.id}`);
+      await scim(sb, "POST", "/Users", "{broken");
+      await scim(sb, "POST", "/Users", aUser(), "wrong-token");
+
+      expect(sb.requests.map((r) => [r.method, r.status, r.body])).toEqual([
+        ["POST", 201, aUser()],
+        ["POST", 201, group],
+        ["PATCH", 200, addAda],
+        ["PUT", 200, replacement],
+        ["GET", 200, undefined],
+        ["DELETE", 204, undefined],
+        ["POST", 400, undefined],
+        ["POST", 401, undefined],
+      ]);
+      expect(sb.requests.filter((r) => r.body === undefined).every((r) => !("body" in r))).toBe(true);
+    });
+  });
+});
+
+describe("sandbox options for group support", () => {
+  it("Given groups: false, when /Groups is called with any method, then 404, while users work", async () => {
+    const sandbox = await startSandbox({ groups: false });
+    try {
+      expectScimError(await scim(sandbox, "GET", "/Groups?excludedAttributes=members&startIndex=1&count=100"), 404);
+      expectScimError(await scim(sandbox, "GET", "/groups"), 404);
+      expectScimError(await scim(sandbox, "POST", "/Groups", { schemas: [CORE_GROUP], displayName: "Engineering" }), 404);
+      expectScimError(await scim(sandbox, "GET", "/Groups/some-id"), 404);
+      expectScimError(await scim(sandbox, "GET", "/Groups", undefined, null), 401);
+      expect((await scim(sandbox, "POST", "/Users", aUser())).status).toBe(201);
+      expect(sandbox.groups()).toEqual([]);
+      expect(sandbox.requests.map((r) => r.status)).toEqual([404, 404, 404, 404, 401, 201]);
+    } finally {
+      await sandbox.close();
+    }
+  });
+
+  it("Given hideGroupMembers, when groups are read or written, then no answer shows members, yet membership changes apply", async () => {
+    const sandbox = await startSandbox({ hideGroupMembers: true });
+    try {
+      const ada = (await scim(sandbox, "POST", "/Users", aUser())).body;
+      const bob = (await scim(sandbox, "POST", "/Users", aUser({ userName: "bob@example.com", externalId: "src-bob", displayName: "Bob" }))).body;
+      const created = await scim(sandbox, "POST", "/Groups", { schemas: [CORE_GROUP], displayName: "Engineering", members: [{ value: ada.id }] });
+      const groupPath = `/Groups/${created.body.id}`;
+      const added = await scim(sandbox, "PATCH", groupPath, patch({ op: "add", path: "members", value: [{ value: bob.id }] }));
+      const read = await scim(sandbox, "GET", groupPath);
+      const listed = await scim(sandbox, "GET", "/Groups");
+      const filtered = await scim(sandbox, "GET", `/Groups${filterQuery('displayName eq "engineering"')}&attributes=members`);
+      const searched = await scim(sandbox, "POST", "/.search", { schemas: ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"] });
+
+      for (const group of [created.body, added.body, read.body, ...listed.body.Resources, ...filtered.body.Resources]) {
+        expect(group).not.toHaveProperty("members");
+      }
+      expect(searched.body.Resources.filter((r: Json) => r.meta.resourceType === "Group").some((g: Json) => "members" in g)).toBe(false);
+      expect(sandbox.groups()[0]!.members).toEqual([
+        { value: ada.id, display: "Ada Lovelace", type: "User" },
+        { value: bob.id, display: "Bob", type: "User" },
+      ]);
+
+      await scim(sandbox, "PATCH", groupPath, patch({ op: "remove", path: `members[value eq "${ada.id}"]` }));
+      expect(sandbox.groups()[0]!.members).toEqual([{ value: bob.id, display: "Bob", type: "User" }]);
+      await scim(sandbox, "PUT", groupPath, { schemas: [CORE_GROUP], displayName: "Engineering" });
+      expect(sandbox.groups()[0]).not.toHaveProperty("members");
+    } finally {
+      await sandbox.close();
+    }
   });
 });
 

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from "
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { StateUser } from "../src/core/model.js";
+import type { StateGroup, StateUser } from "../src/core/model.js";
 import type { StoredState } from "../src/core/ports.js";
 import { LockedError, StateError } from "../src/errors.js";
 import { FileStateStore, STATE_VERSION } from "../src/state/file-state-store.js";
@@ -21,8 +21,19 @@ function aUser(overrides: Partial<StateUser> = {}): StateUser {
   };
 }
 
+function aGroup(overrides: Partial<StateGroup> = {}): StateGroup {
+  return {
+    targetId: "g-1",
+    displayName: "Engineering",
+    origin: "created",
+    since: "2024-01-02T03:04:05.000Z",
+    members: ["t-1"],
+    ...overrides,
+  };
+}
+
 function aState(overrides: Partial<StoredState> = {}): StoredState {
-  return { targetUrl: TARGET, users: { "src-1": aUser() }, serial: 0, ...overrides };
+  return { targetUrl: TARGET, users: { "src-1": aUser() }, groups: {}, serial: 0, ...overrides };
 }
 
 let dir: string;
@@ -83,7 +94,7 @@ afterEach(async () => {
 describe("reading and writing", () => {
   it("given no state file, when read, then it is an empty state for the configured target", async () => {
     const { state, warnings } = await aStore().read(TARGET);
-    expect(state).toEqual({ targetUrl: TARGET, users: {}, serial: 0 });
+    expect(state).toEqual({ targetUrl: TARGET, users: {}, groups: {}, serial: 0 });
     expect(warnings).toEqual([]);
   });
 
@@ -108,7 +119,51 @@ describe("reading and writing", () => {
     const onDisk = JSON.parse(await readFile(statePath, "utf8"));
     expect(onDisk.version).toBe(STATE_VERSION);
     expect(onDisk.serial).toBe(1);
-    expect(Object.keys(onDisk)).toEqual(["version", "serial", "targetUrl", "users", "lastRun"]);
+    expect(Object.keys(onDisk)).toEqual(["version", "serial", "targetUrl", "users", "groups", "lastRun"]);
+  });
+
+  it("given groups and groupMembersHidden, when written and read by a new store, then they come back", async () => {
+    const written = aState({
+      groups: {
+        "grp-eng": aGroup({ members: ["t-1", "t-2"] }),
+        "grp-ops": aGroup({
+          targetId: "g-2",
+          displayName: "Operations",
+          origin: "adopted",
+          members: [],
+          removedSince: "2024-04-01T00:00:00+02:00",
+        }),
+      },
+      groupMembersHidden: true,
+    });
+    await aStore().write(written);
+
+    const { state } = await aStore().read(TARGET);
+    expect(state).toEqual({ ...written, serial: 1 });
+    const onDisk = JSON.parse(await readFile(statePath, "utf8"));
+    expect(Object.keys(onDisk)).toEqual(["version", "serial", "targetUrl", "users", "groups", "groupMembersHidden"]);
+    expect(Object.keys(onDisk.groups["grp-ops"])).toEqual(["targetId", "displayName", "origin", "since", "members", "removedSince"]);
+  });
+
+  it("given groupMembersHidden is false, when written and read, then it comes back false rather than unknown", async () => {
+    await aStore().write(aState({ groupMembersHidden: false }));
+    expect((await aStore().read(TARGET)).state.groupMembersHidden).toBe(false);
+  });
+
+  it("given members out of order or repeated in memory, when written, then the file lists each once, sorted", async () => {
+    await aStore().write(aState({ groups: { "grp-eng": aGroup({ members: ["t-3", "t-1", "t-3"] }) } }));
+    expect(JSON.parse(await readFile(statePath, "utf8")).groups["grp-eng"].members).toEqual(["t-1", "t-3"]);
+  });
+
+  it("given a file whose group lists a member twice, when read, then the repeat is dropped without falling back to .bak", async () => {
+    await aStore().write(aState({ groups: { "grp-eng": aGroup() } }));
+    const file = JSON.parse(await readFile(statePath, "utf8"));
+    file.groups["grp-eng"].members = ["t-1", "t-2", "t-1"];
+    await writeFile(statePath, JSON.stringify(file));
+    const { state, warnings } = await aStore().read(TARGET);
+    expect(warnings).toEqual([]);
+    expect(state.serial).toBe(1);
+    expect(state.groups["grp-eng"]!.members).toEqual(["t-1", "t-2"]);
   });
 
   it("when written twice, then the serial goes up by one each time and the passed object follows", async () => {
@@ -242,6 +297,28 @@ describe("damaged files", () => {
     expect(warnings[0]).toContain("users.src-1.since");
   });
 
+  it.each([
+    ["has no targetId", (g: Record<string, unknown>) => delete g.targetId, "groups.grp-eng.targetId"],
+    ["lists an empty member id", (g: Record<string, unknown>) => (g.members = ["t-1", ""]), "groups.grp-eng.members[1]"],
+    ["has an unknown key", (g: Record<string, unknown>) => (g.owner = "someone"), "groups.grp-eng"],
+  ])("given a group record that %s and a good .bak, when read, then the backup is used as with users", async (_, damage, where) => {
+    const store = aStore();
+    const state = aState({ groups: { "grp-eng": aGroup() } });
+    await store.write(state);
+    state.groups["grp-ops"] = aGroup({ targetId: "g-2", displayName: "Operations" });
+    await store.write(state);
+    const current = JSON.parse(await readFile(statePath, "utf8"));
+    damage(current.groups["grp-eng"]);
+    await writeFile(statePath, JSON.stringify(current));
+
+    const { state: read, warnings } = await aStore().read(TARGET);
+    expect(read.serial).toBe(1);
+    expect(Object.keys(read.groups)).toEqual(["grp-eng"]);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain(where);
+    expect(warnings[0]).toContain("using the backup");
+  });
+
   it("given a damaged file and no .bak, when read, then StateError names the file, the problem and the fix", async () => {
     await writeFile(statePath, '{"version":1,"serial":3,');
     const error = await catchError(aStore().read(TARGET));
@@ -337,7 +414,7 @@ describe("a missing state file beside its backup", () => {
   it("given the .bak is deleted on purpose, when read, then the state is empty without warnings", async () => {
     await loseTheStateFile();
     await rm(`${statePath}.bak`);
-    expect(await aStore().read(TARGET)).toEqual({ state: { targetUrl: TARGET, users: {}, serial: 0 }, warnings: [] });
+    expect(await aStore().read(TARGET)).toEqual({ state: { targetUrl: TARGET, users: {}, groups: {}, serial: 0 }, warnings: [] });
   });
 
   it("given the .bak is restored as the hint says, when read, then the previous state comes back", async () => {
@@ -350,7 +427,7 @@ describe("a missing state file beside its backup", () => {
 
   it("given a path with a space, when refused, then the hint quotes it for the shell", async () => {
     statePath = join(dir, "my state.json");
-    await writeFile(`${statePath}.bak`, JSON.stringify({ version: STATE_VERSION, serial: 4, targetUrl: TARGET, users: {} }));
+    await writeFile(`${statePath}.bak`, JSON.stringify({ version: STATE_VERSION, serial: 4, targetUrl: TARGET, users: {}, groups: {} }));
     const error = await catchError(aStore().read(TARGET));
     expect((error as StateError).hint).toContain(`cp '${statePath}.bak' '${statePath}'`);
   });
@@ -424,6 +501,7 @@ describe("versions and migrations", () => {
     expect(state).toEqual({
       targetUrl: TARGET,
       serial: 0,
+      groups: {},
       users: {
         s1: { targetId: "t1", userName: "ada@example.com", origin: "created", since: "2023-01-01T00:00:00Z", conditions: {} },
         s2: {
@@ -444,7 +522,7 @@ describe("versions and migrations", () => {
     });
   });
 
-  it("given a version 0 file, when the migrated state is written, then the file is version 1 and .bak keeps the old layout", async () => {
+  it("given a version 0 file, when the migrated state is written, then the file is version 2 and .bak keeps the old layout", async () => {
     const v0 = JSON.stringify({
       version: 0,
       targetUrl: TARGET,
@@ -454,8 +532,61 @@ describe("versions and migrations", () => {
     const store = aStore();
     const { state } = await store.read(TARGET);
     await store.write(state);
-    expect(JSON.parse(await readFile(statePath, "utf8"))).toMatchObject({ version: 1, serial: 1, users: { s1: { targetId: "t1" } } });
+    expect(JSON.parse(await readFile(statePath, "utf8"))).toMatchObject({ version: 2, serial: 1, users: { s1: { targetId: "t1" } }, groups: {} });
     expect(await readFile(`${statePath}.bak`, "utf8")).toBe(v0);
+  });
+
+  const v1File = {
+    version: 1,
+    serial: 5,
+    targetUrl: TARGET,
+    users: {
+      s1: { targetId: "t1", userName: "ada@example.com", origin: "adopted", since: "2023-01-01T00:00:00Z", conditions: {} },
+      s2: {
+        targetId: "t2",
+        userName: "bob@example.com",
+        origin: "created",
+        since: "2023-02-01T00:00:00Z",
+        suspendedAt: "2023-06-02T00:00:00Z",
+        conditions: { outOfScope: "2023-06-01T12:00:00Z" },
+      },
+    },
+    lastRun: { runId: "r1", startedAt: "2023-06-02T00:00:00Z", finishedAt: "2023-06-02T00:00:10Z", result: "ok", counts: { suspend: 1 } },
+  };
+
+  it("given a version 1 file, when read, then users, serial and last run are kept and no group is managed yet", async () => {
+    await writeFile(statePath, JSON.stringify(v1File));
+    const { state, warnings } = await aStore().read(TARGET);
+    expect(warnings).toEqual([]);
+    const { version: _, ...rest } = v1File;
+    expect(state).toEqual({ ...rest, groups: {} });
+    expect(state.groupMembersHidden).toBeUndefined();
+  });
+
+  it("given a version 1 file, when the migrated state is written, then the file is version 2 and .bak keeps the version 1 bytes", async () => {
+    const v1 = JSON.stringify(v1File);
+    await writeFile(statePath, v1);
+    const store = aStore();
+    const { state } = await store.read(TARGET);
+    await store.write(state);
+    expect(JSON.parse(await readFile(statePath, "utf8"))).toMatchObject({ version: 2, serial: 6, users: v1File.users, groups: {} });
+    expect(await readFile(`${statePath}.bak`, "utf8")).toBe(v1);
+  });
+
+  it("given a version 1 file that already has groups, when read, then it is damaged: version 1 never had them", async () => {
+    await writeFile(statePath, JSON.stringify({ ...v1File, groups: {} }));
+    const error = await catchError(aStore().read(TARGET));
+    expect(error).toBeInstanceOf(StateError);
+    expect(error.message).toContain("version 1 layout");
+    expect(error.message).toContain("groups");
+  });
+
+  it("given a version 3 file, when read, then it is refused as written by a newer scimsync", async () => {
+    await writeFile(statePath, JSON.stringify({ version: 3, serial: 1, targetUrl: TARGET, users: {}, groups: {} }));
+    const error = await catchError(aStore().read(TARGET));
+    expect(error).toBeInstanceOf(StateError);
+    expect(error.message).toBe(`state file ${statePath} was written by a newer scimsync (version 3); upgrade scimsync`);
+    expect((error as StateError).hint).toBe("this scimsync reads state versions up to 2; the file was left untouched");
   });
 
   it("given a version 0 file listing a source id twice, when read, then it is damaged rather than guessed at", async () => {

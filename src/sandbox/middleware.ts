@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import express, { type ErrorRequestHandler, type NextFunction, type Request, type RequestHandler, type Response } from "express";
 import { FilterLiteralError, protectLiterals, restoreLiterals, type FilterLiterals, type ProtectedFilter } from "./filter-literals.js";
-import { attachContext, contextOf, filterSyntaxProblem, MAX_BODY_BYTES, SCIM_CONTENT_TYPE } from "./scimmy-glue.js";
+import { attachContext, BASE_PATH, contextOf, filterSyntaxProblem, MAX_BODY_BYTES, SCIM_CONTENT_TYPE } from "./scimmy-glue.js";
 
 import type { RequestLogEntry } from "./server.js";
 import type { SandboxStore } from "./store.js";
@@ -19,6 +19,24 @@ export function sendScimError(res: Response, status: number, detail: string, sci
   res.status(status).type(SCIM_CONTENT_TYPE).json(body);
 }
 
+/** Where parseJsonBody leaves the raw body for the request log. */
+const RAW_BODY_KEY = Symbol("scimsync.sandbox.raw-body");
+
+/**
+ * The request body as it arrived, parsed afresh from the raw bytes: scimmy may change the
+ * object it is handed, and the log must show what the client sent. Undefined when no JSON body
+ * was read (no body, not JSON, or refused before parsing, as a 401 is).
+ */
+function receivedBody(req: Request): unknown {
+  const raw = (req as unknown as Record<symbol, Buffer | undefined>)[RAW_BODY_KEY];
+  if (raw === undefined || raw.length === 0) return undefined;
+  try {
+    return JSON.parse(raw.toString("utf8")) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Logs a request when its response head is written, not on "finish": a client in the same
  * process may otherwise read the response before the entry exists.
@@ -33,7 +51,10 @@ export function logRequests(log: RequestLogEntry[]): RequestHandler {
     res.writeHead = function (this: Response, ...args: unknown[]) {
       if (!logged) {
         logged = true;
-        log.push({ ...entry, status: typeof args[0] === "number" ? args[0] : res.statusCode });
+        const record: RequestLogEntry = { ...entry, status: typeof args[0] === "number" ? args[0] : res.statusCode };
+        const body = receivedBody(req);
+        if (body !== undefined) record.body = body;
+        log.push(record);
       }
       return (writeHead as (...a: unknown[]) => Response).apply(this, args);
     } as Response["writeHead"];
@@ -60,6 +81,9 @@ export function requireBearer(token: string): RequestHandler {
 export const parseJsonBody: RequestHandler = express.json({
   type: [SCIM_CONTENT_TYPE, "application/json", "application/*+json"],
   limit: MAX_BODY_BYTES,
+  verify: (req, _res, raw) => {
+    (req as unknown as Record<symbol, Buffer>)[RAW_BODY_KEY] = raw;
+  },
 });
 
 /**
@@ -108,20 +132,48 @@ function absolutise(value: unknown, origin: string): void {
   if (meta && typeof meta.location === "string" && meta.location.startsWith("/")) meta.location = `${origin}${meta.location}`;
 }
 
+const GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group";
+const GROUPS_PATH = new RegExp(`^${BASE_PATH}/Groups(/|$)`, "i");
+
+/**
+ * Whether a resource in an answer is a Group. Anything answered under /Groups is; elsewhere
+ * (POST /.search) it has to say so, by meta or schemas, which `attributes=` may have left out.
+ */
+function isGroup(value: unknown, underGroups: boolean): boolean {
+  if (value === null || typeof value !== "object") return false;
+  if (underGroups) return true;
+  const { meta, schemas } = value as { meta?: { resourceType?: unknown }; schemas?: unknown };
+  return meta?.resourceType === "Group" || (Array.isArray(schemas) && schemas.includes(GROUP_SCHEMA));
+}
+
+export interface ResponseShape {
+  /** Leave `members` out of every Group in an answer (see SandboxOptions.hideGroupMembers). */
+  hideGroupMembers: boolean;
+}
+
 /**
  * Final touches on every JSON answer: scimmy's locations (meta and bulk results) are relative
  * (see scimmy-glue.ts) and become absolute here; a ListResponse's itemsPerPage is the size of
  * the page, not the count asked for (RFC 7644 §3.4.2); a 201 carries a Location header (§3.3).
+ * Hidden group members are cut here, on the way out, because scimmy's PATCH reads the stored
+ * group through the same handlers: hiding them there would make it rewrite the membership.
  */
-export function shapeResponses(origin: () => string): RequestHandler {
+export function shapeResponses(origin: () => string, shape: ResponseShape): RequestHandler {
   return (req, res, next) => {
     const json = res.json.bind(res);
     res.json = (input?: unknown) => {
       if (input === undefined || input === null || typeof input !== "object") return json(input);
       const body = JSON.parse(JSON.stringify(input)) as Record<string, unknown>;
       absolutise(body, origin());
+      // originalUrl: scimmy's nested routers have cut req.path down by the time they answer.
+      const underGroups = GROUPS_PATH.test(req.originalUrl.split("?")[0]!);
+      const hideMembers = (resource: unknown) => {
+        if (shape.hideGroupMembers && isGroup(resource, underGroups)) delete (resource as Record<string, unknown>).members;
+      };
+      hideMembers(body);
       if (Array.isArray(body.schemas) && body.schemas.includes(LIST_SCHEMA) && Array.isArray(body.Resources)) {
         for (const resource of body.Resources) absolutise(resource, origin());
+        body.Resources.forEach(hideMembers);
         body.itemsPerPage = body.Resources.length;
         const pageStart = pageStartOf(req);
         if (pageStart !== undefined) body.startIndex = pageStart;
@@ -139,7 +191,8 @@ export function shapeResponses(origin: () => string): RequestHandler {
   };
 }
 
-export const notFound: RequestHandler = (req, res) => sendScimError(res, 404, `No such endpoint: ${req.method} ${req.path}`);
+export const notFound: RequestHandler = (req, res) =>
+  sendScimError(res, 404, `No such endpoint: ${req.method} ${req.originalUrl.split("?")[0]}`);
 
 /** Turns any error into a SCIM error response; the process never crashes on a request. */
 export const handleErrors: ErrorRequestHandler = (error: unknown, _req: Request, res: Response, _next: NextFunction) => {

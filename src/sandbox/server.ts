@@ -20,6 +20,14 @@ export interface SandboxOptions {
   token?: string;
   /** Persist here (JSON, atomic write, mode 0600) and load at start. */
   dataFile?: string;
+  /** false: /Groups answers 404 on every method, like a target without group support. Default true. */
+  groups?: boolean;
+  /**
+   * true: no Group in any answer carries `members`, while membership writes (POST, PUT, PATCH)
+   * still work, like targets that never return members (AWS). `groups()` still shows them.
+   * Default false.
+   */
+  hideGroupMembers?: boolean;
 }
 
 export interface RequestLogEntry {
@@ -29,6 +37,11 @@ export interface RequestLogEntry {
   /** The raw (still percent-encoded) query string, without `?`; empty when there is none. */
   query: string;
   status: number;
+  /**
+   * The JSON request body as the client sent it (POST, PUT, PATCH); absent when the request
+   * had none, or when it was refused before the body was read (a 401).
+   */
+  body?: unknown;
 }
 
 export interface Sandbox {
@@ -39,6 +52,7 @@ export interface Sandbox {
   requests: RequestLogEntry[];
   /** Current stored User resources, as the server would return them. */
   users(): Record<string, unknown>[];
+  /** Current stored Group resources, with their members even when hideGroupMembers is set. */
   groups(): Record<string, unknown>[];
   /** Empties the store (and the data file, if any) and the request log. */
   reset(): void;
@@ -73,7 +87,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   app.set("etag", false);
   app.use(logRequests(requests));
   app.use(requireBearer(token));
-  app.use(BASE_PATH, parseJsonBody, bindStore(store), shapeResponses(() => origin), scimRouter());
+  app.use(BASE_PATH, parseJsonBody);
+  if (options.groups === false) app.use(`${BASE_PATH}/Groups`, notFound);
+  app.use(
+    BASE_PATH,
+    bindStore(store),
+    shapeResponses(() => origin, { hideGroupMembers: options.hideGroupMembers ?? false }),
+    scimRouter(),
+  );
   app.use(notFound);
   app.use(handleErrors);
 

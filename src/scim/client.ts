@@ -1,21 +1,33 @@
 /**
- * The SCIM 2.0 target: the UserTarget port over HTTP. Resource semantics live here; the wire
- * (rate limit, retries, timeouts, error translation) lives in transport.ts.
+ * The SCIM 2.0 target: the UserTarget and GroupTarget ports over HTTP. Resource semantics live
+ * here; the wire (rate limit, retries, timeouts, error translation) lives in transport.ts.
  */
 import type { PatchOperation } from "../core/mapping.js";
-import type { TargetUser } from "../core/model.js";
-import type { UserTarget } from "../core/ports.js";
+import type { TargetGroup, TargetUser } from "../core/model.js";
+import type { GroupTarget, UserTarget } from "../core/ports.js";
 import { TargetError } from "../errors.js";
+import { toEntraLegacyOperations } from "./dialect.js";
 import { equalityFilter } from "./filter.js";
+import { toTargetGroup } from "./group-resource.js";
 import { toListPage } from "./list-response.js";
+import { collectListing } from "./listing.js";
 import { ScimTransport, type RequestEvent } from "./transport.js";
 import { defaultUserAgent } from "./user-agent.js";
-import { collectUsers } from "./user-listing.js";
 import { toTargetUser } from "./user-resource.js";
 
+export { toEntraLegacyOperations } from "./dialect.js";
 export { escapeFilterValue } from "./filter.js";
+export { toTargetGroup } from "./group-resource.js";
 export { toTargetUser } from "./user-resource.js";
 export type { RequestEvent } from "./transport.js";
+
+/**
+ * How the target wants changes written. `patch`: RFC 7644 PATCH. `put`: the engine sends whole
+ * resources through replaceUser / replaceGroup, so the client needs nothing for it.
+ * `entra-legacy`: PATCH bodies in Microsoft Entra's pre-2020 shape (see dialect.ts).
+ */
+export type ScimDialect = "patch" | "put" | "entra-legacy";
+const DIALECTS: readonly ScimDialect[] = ["patch", "put", "entra-legacy"];
 
 export interface ScimClientOptions {
   /** e.g. https://app.example.com/scim/v2 (a trailing slash is tolerated). */
@@ -44,6 +56,8 @@ export interface ScimClientOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Jitter source in [0, 1). */
   random?: () => number;
+  /** Default `patch`. */
+  dialect?: ScimDialect;
 }
 
 const PATCH_OP_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
@@ -52,13 +66,18 @@ const PATCH_OP_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 export const BASE_URL_HINT =
   "check target.url: it must be the app's SCIM base URL, the part before /Users (e.g. https://app.example.com/scim/v2)";
 
-export class ScimClient implements UserTarget {
+export class ScimClient implements UserTarget, GroupTarget {
   readonly #transport: ScimTransport;
   readonly #pageSize: number;
+  readonly #dialect: ScimDialect;
 
   constructor(options: ScimClientOptions) {
     const concurrency = positiveInteger(options.concurrency, 8, "concurrency");
     this.#pageSize = positiveInteger(options.pageSize, 100, "pageSize");
+    this.#dialect = options.dialect ?? "patch";
+    if (!DIALECTS.includes(this.#dialect)) {
+      throw new RangeError(`ScimClient dialect must be one of ${DIALECTS.join(", ")}, got ${String(this.#dialect)}`);
+    }
     this.#transport = new ScimTransport({
       baseUrl: options.baseUrl,
       token: options.token,
@@ -76,14 +95,18 @@ export class ScimClient implements UserTarget {
   }
 
   async listUsers(): Promise<TargetUser[]> {
-    return collectUsers(async (startIndex) => {
-      const { json } = await this.#transport.send({
-        method: "GET",
-        path: "/Users",
-        query: { startIndex, count: this.#pageSize },
-        notFoundHint: BASE_URL_HINT,
-      });
-      return toListPage("GET /Users", json);
+    return collectListing({
+      noun: "users",
+      toItem: toTargetUser,
+      fetchPage: async (startIndex) => {
+        const { json } = await this.#transport.send({
+          method: "GET",
+          path: "/Users",
+          query: { startIndex, count: this.#pageSize },
+          notFoundHint: BASE_URL_HINT,
+        });
+        return toListPage("GET /Users", json);
+      },
     });
   }
 
@@ -116,41 +139,93 @@ export class ScimClient implements UserTarget {
 
   async createUser(resource: Record<string, unknown>): Promise<TargetUser> {
     const { status, json } = await this.#transport.send({ method: "POST", path: "/Users", body: resource });
-    try {
-      return toTargetUser(json);
-    } catch (error) {
-      // The target said it created the user, so a second POST would make a duplicate; the
-      // engine looks an ambiguous create up instead.
-      const problem = error instanceof TargetError ? error.message : "an unreadable body";
-      throw new TargetError(`POST /Users: target answered ${status} but ${problem.replace(/^target returned /, "returned ")}`, {
-        status,
-        ambiguous: true,
-        cause: error,
-      });
-    }
+    return readCreated("POST /Users", status, json, toTargetUser);
   }
 
-  /**
-   * A 200 whose body is not a full User (some targets echo `{}` or the operations) still means
-   * the change was applied, so it is reported like a 204 rather than as a failure.
-   */
   async patchUser(id: string, operations: PatchOperation[]): Promise<TargetUser | undefined> {
-    const { json } = await this.#transport.send({
-      method: "PATCH",
-      path: userPath(id),
-      body: { schemas: [PATCH_OP_SCHEMA], Operations: operations },
-    });
-    if (json === undefined) return undefined;
-    try {
-      return toTargetUser(json);
-    } catch {
-      return undefined;
-    }
+    const { json } = await this.#transport.send({ method: "PATCH", path: userPath(id), body: this.#patchBody(operations) });
+    return userOrNothing(json);
+  }
+
+  async replaceUser(id: string, resource: Record<string, unknown>): Promise<TargetUser | undefined> {
+    const { json } = await this.#transport.send({ method: "PUT", path: userPath(id), body: resource });
+    return userOrNothing(json);
   }
 
   async deleteUser(id: string): Promise<void> {
     // A 404 is what a repeated DELETE gets once the first one went through.
     await this.#transport.send({ method: "DELETE", path: userPath(id), acceptStatuses: [404], notFoundHint: BASE_URL_HINT });
+  }
+
+  /**
+   * Only the first page can tell that the target has no /Groups at all: a 404 (whatever the
+   * body: targets without groups rarely answer in SCIM's words there) or a 501. Later pages of
+   * a listing that has started must not fail that way, so there it is an error like any other.
+   * Targets that ignore excludedAttributes send members anyway; they are kept.
+   */
+  async listGroups(): Promise<TargetGroup[] | undefined> {
+    let first = true;
+    try {
+      return await collectListing({
+        noun: "groups",
+        toItem: toTargetGroup,
+        fetchPage: async (startIndex) => {
+          const { json } = await this.#transport.send({
+            method: "GET",
+            path: "/Groups",
+            query: { excludedAttributes: "members", startIndex, count: this.#pageSize },
+            notFoundHint: BASE_URL_HINT,
+          });
+          first = false;
+          return toListPage("GET /Groups", json);
+        },
+      });
+    } catch (error) {
+      if (first && error instanceof TargetError && (error.status === 404 || error.status === 501)) return undefined;
+      throw error;
+    }
+  }
+
+  /** With members. A SCIM 404 means the group is gone; an HTML 404 means a wrong URL and fails, as in getUser. */
+  async getGroup(id: string): Promise<TargetGroup | undefined> {
+    const path = groupPath(id);
+    const { status, json } = await this.#transport.send({ method: "GET", path, acceptStatuses: [404], notFoundHint: BASE_URL_HINT });
+    if (status === 404) return undefined;
+    try {
+      return toTargetGroup(json);
+    } catch (error) {
+      const problem = error instanceof TargetError ? error.message : "an unreadable body";
+      throw new TargetError(`GET ${path}: ${problem}`, { status, cause: error });
+    }
+  }
+
+  /** One page of matches, without members: a displayName or externalId should match one group. */
+  async findGroups(attribute: "externalId" | "displayName", value: string): Promise<TargetGroup[]> {
+    const { json } = await this.#transport.send({
+      method: "GET",
+      path: "/Groups",
+      query: { filter: equalityFilter(attribute, value), excludedAttributes: "members", startIndex: 1, count: this.#pageSize },
+    });
+    return toListPage("GET /Groups", json).resources.map(toTargetGroup);
+  }
+
+  async createGroup(resource: Record<string, unknown>): Promise<TargetGroup> {
+    const { status, json } = await this.#transport.send({ method: "POST", path: "/Groups", body: resource });
+    return readCreated("POST /Groups", status, json, toTargetGroup);
+  }
+
+  /** 200 or 204; whatever a 200 carries is ignored, since targets that hide members echo groups without them. */
+  async patchGroup(id: string, operations: PatchOperation[]): Promise<void> {
+    await this.#transport.send({ method: "PATCH", path: groupPath(id), body: this.#patchBody(operations) });
+  }
+
+  async replaceGroup(id: string, resource: Record<string, unknown>): Promise<void> {
+    await this.#transport.send({ method: "PUT", path: groupPath(id), body: resource });
+  }
+
+  async deleteGroup(id: string): Promise<void> {
+    // A 404 is what a repeated DELETE gets once the first one went through.
+    await this.#transport.send({ method: "DELETE", path: groupPath(id), acceptStatuses: [404], notFoundHint: BASE_URL_HINT });
   }
 
   /** HTTP requests sent so far, retries included. */
@@ -161,6 +236,48 @@ export class ScimClient implements UserTarget {
   async close(): Promise<void> {
     await this.#transport.close();
   }
+
+  #patchBody(operations: PatchOperation[]): Record<string, unknown> {
+    return {
+      schemas: [PATCH_OP_SCHEMA],
+      Operations: this.#dialect === "entra-legacy" ? toEntraLegacyOperations(operations) : operations,
+    };
+  }
+}
+
+/**
+ * The resource a POST created. A 2xx means the target created something, so a second POST
+ * would make a duplicate: when the body is unusable the error is ambiguous, and the engine
+ * looks the resource up instead of creating it again.
+ */
+function readCreated<T>(request: string, status: number, json: unknown, convert: (resource: unknown) => T): T {
+  try {
+    return convert(json);
+  } catch (error) {
+    const problem = error instanceof TargetError ? error.message : "an unreadable body";
+    throw new TargetError(`${request}: target answered ${status} but ${problem.replace(/^target returned /, "returned ")}`, {
+      status,
+      ambiguous: true,
+      cause: error,
+    });
+  }
+}
+
+/**
+ * A 200 whose body is not a full User (some targets echo `{}` or the operations) still means
+ * the change was applied, so it is reported like a 204 rather than as a failure.
+ */
+function userOrNothing(json: unknown): TargetUser | undefined {
+  if (json === undefined) return undefined;
+  try {
+    return toTargetUser(json);
+  } catch {
+    return undefined;
+  }
+}
+
+function groupPath(id: string): string {
+  return `/Groups/${encodeURIComponent(id)}`;
 }
 
 function userPath(id: string): string {

@@ -3,7 +3,7 @@
  */
 import type { NetworkFailure } from "./errors.js";
 
-export type HttpMethod = "GET" | "POST" | "PATCH" | "DELETE";
+export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
 const BACKOFF_BASE_MS = 500;
 const BACKOFF_CAP_MS = 30_000;
@@ -20,9 +20,11 @@ const RETRYABLE_STATUSES = new Set([429, 502, 503, 504]);
 const POST_RETRYABLE_STATUSES = new Set([429, 503]);
 
 /**
- * GET, PATCH and DELETE may be repeated freely: our PATCH operations set fixed values and a
- * repeated DELETE ends in 404, which counts as done. A POST may create a second user, so it is
- * repeated only when the target certainly did not get it.
+ * GET, PUT, PATCH and DELETE may be repeated freely: a PUT sends the whole resource, our PATCH
+ * operations set fixed values or add and remove members by id (RFC 7644 §3.5.2.1: adding a
+ * value already present changes nothing), and a repeated DELETE ends in 404, which counts as
+ * done. A POST may create a second resource, so it is repeated only when the target certainly
+ * did not get it.
  */
 export function isRetryableStatus(method: HttpMethod, status: number): boolean {
   return method === "POST" ? POST_RETRYABLE_STATUSES.has(status) : RETRYABLE_STATUSES.has(status);

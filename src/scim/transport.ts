@@ -197,7 +197,7 @@ export class ScimTransport {
     const label = `${request.method} ${request.path}`;
     if (status >= 200 && status < 300) {
       // A POST that got this far was applied; if we cannot read the result, the caller must
-      // look the user up rather than create it again.
+      // look the resource up rather than create it again.
       const ambiguous = request.method === "POST";
       if (text.trim() === "") return { kind: "ok", response: { status, json: undefined } };
       const contentType = headers["content-type"];
@@ -220,7 +220,7 @@ export class ScimTransport {
     if (json.ok && request.acceptStatuses?.includes(status)) return { kind: "ok", response: { status, json: json.value } };
     const scimError = json.ok ? readScimError(json.value) : undefined;
     const retryable = isRetryableStatus(request.method, status);
-    // A 5xx to a POST may come after the user was stored (a crash while answering, a gateway
+    // A 5xx to a POST may come after the resource was stored (a crash while answering, a gateway
     // timing out); only a 503 says the target turned the request away.
     const ambiguous = request.method === "POST" && status >= 500 && status !== 503;
     const hint = status === 404 ? request.notFoundHint : undefined;
@@ -255,7 +255,7 @@ export class ScimTransport {
     }
     const isPost = request.method === "POST";
     const ambiguous = isPost && failure !== "not-sent";
-    const consequence = ambiguous ? "; the target may have created the user" : "";
+    const consequence = ambiguous ? `; the target may have created the ${createdNoun(request.path)}` : "";
     const failed = this.#fail(`${label}: ${what.text}${consequence}`, { status, ambiguous, hint: what.hint, cause: error });
     return { ...failed, retryable: isRetryableNetworkFailure(request.method, failure) };
   }
@@ -305,6 +305,11 @@ export class ScimTransport {
       // A progress hook must not turn a request that succeeded into a failure.
     }
   }
+}
+
+/** What a POST to `path` creates, for messages: our POSTs go to /Users and /Groups only. */
+function createdNoun(path: string): string {
+  return /^\/Groups(\/|$)/i.test(path) ? "group" : "user";
 }
 
 /** The same failure with some fields replaced, keeping its class (TargetAuthError stays one). */

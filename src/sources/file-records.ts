@@ -4,7 +4,7 @@
  * identifies it is protected so that the planner never deprovisions a user because of it.
  */
 import { z } from "zod";
-import type { SourceGroup, SourceProblem, SourceSnapshot, SourceUser } from "../core/model.js";
+import type { SourceAddress, SourceGroup, SourceProblem, SourceSnapshot, SourceTypedValue, SourceUser } from "../core/model.js";
 
 /** One user record as found in the file, before validation. */
 export interface UserRecord {
@@ -16,6 +16,11 @@ export interface UserRecord {
   groupNames?: string[];
   /** A reason the reader already knows the record is broken (a CSV row with too many fields). */
   defect?: string;
+  /**
+   * CSV only: the column each list entry came from, by its place in the record
+   * (`addresses[0].postalCode` -> `postalCode`), so that a fault names what the administrator wrote.
+   */
+  columns?: Record<string, string>;
 }
 
 export interface GroupRecord {
@@ -31,6 +36,7 @@ export interface DirectoryRecords {
   unreadable: SourceProblem[];
 }
 
+/** The keys of a JSON user record; any other key is kept in `extra`. */
 export const USER_FIELDS = [
   "id",
   "userName",
@@ -43,13 +49,18 @@ export const USER_FIELDS = [
   "department",
   "employeeNumber",
   "manager",
+  "preferredLanguage",
+  "addresses",
+  "phoneNumbers",
+  "roles",
 ] as const;
 
-const KNOWN_FIELDS: ReadonlySet<string> = new Set(USER_FIELDS);
+const KNOWN_USER_FIELDS: ReadonlySet<string> = new Set(USER_FIELDS);
 
 /** Generous on purpose: directories hold internationalised addresses, and the target has the last word. */
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/u;
 const CONTROL = /\p{Cc}/u;
+const CONTROL_BUT_LINE_BREAK = /(?![\r\n])\p{Cc}/u;
 
 export function describeValue(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
@@ -69,21 +80,33 @@ function normalize(numbersAsText: boolean) {
   };
 }
 
-function text(field: string, numbersAsText: boolean) {
-  const kind = numbersAsText ? "text or a number" : "text";
+interface TextOptions {
+  numbersAsText?: boolean;
+  /** For values SCIM says may span lines (a street address, a description). */
+  multiline?: boolean;
+}
+
+/** Without a field name the messages have no subject: see describeIssue. */
+function text(field: string | undefined, options: TextOptions) {
+  const subject = field === undefined ? "" : `${field} `;
+  const kind = options.numbersAsText ? "text or a number" : "text";
   return z
     .string({
-      error: (iss) => (iss.input === undefined ? `${field} is missing` : `${field} must be ${kind}, got ${describeValue(iss.input)}`),
+      error: (iss) => (iss.input === undefined ? `${subject}is missing` : `${subject}must be ${kind}, got ${describeValue(iss.input)}`),
     })
-    .refine((v) => !CONTROL.test(v), { error: `${field} contains a control character (a line break, tab or similar)` });
+    .refine((v) => !(options.multiline ? CONTROL_BUT_LINE_BREAK : CONTROL).test(v), {
+      error: options.multiline
+        ? `${subject}contains a control character other than a line break (a tab or similar)`
+        : `${subject}contains a control character (a line break, tab or similar)`,
+    });
 }
 
-function requiredText(field: string, options: { numbersAsText?: boolean } = {}) {
-  return z.preprocess(normalize(options.numbersAsText ?? false), text(field, options.numbersAsText ?? false));
+function requiredText(field: string, options: TextOptions = {}) {
+  return z.preprocess(normalize(options.numbersAsText ?? false), text(field, options));
 }
 
-function optionalText(field: string, options: { numbersAsText?: boolean } = {}) {
-  return z.preprocess(normalize(options.numbersAsText ?? false), text(field, options.numbersAsText ?? false).optional());
+function optionalText(field: string | undefined, options: TextOptions = {}) {
+  return z.preprocess(normalize(options.numbersAsText ?? false), text(field, options).optional());
 }
 
 const idField = requiredText("id", { numbersAsText: true });
@@ -95,6 +118,131 @@ const userNameField = requiredText("userName");
 const emailField = optionalText("email").refine((v) => v === undefined || EMAIL.test(v), {
   error: (iss) => `email ${describeValue(iss.input)} is not an email address`,
 });
+
+/** A yes/no inside a list entry; like entry text, its messages have no subject. */
+const entryFlag = z.preprocess(
+  normalize(false),
+  z.boolean({ error: (iss) => `must be true or false, got ${describeValue(iss.input)}` }).optional(),
+);
+
+/**
+ * A list entry (an address, a phone number). Strict, unlike the record itself: a misspelt key
+ * would otherwise lose a value without a word, and an entry has no `extra` to keep it in.
+ */
+function entryObject<Shape extends z.ZodRawShape>(what: string, shape: Shape) {
+  const accepted = Object.keys(shape).join(", ");
+  return z.strictObject(shape, {
+    error: (iss) => {
+      if (iss.code === "unrecognized_keys") {
+        const keys = iss.keys.map((k) => JSON.stringify(k)).join(", ");
+        return `has ${iss.keys.length === 1 ? "an unknown key" : "unknown keys"} ${keys}; ${what} accepts ${accepted}`;
+      }
+      return iss.code === "invalid_type" ? `must be ${what} (an object with ${accepted}), got ${describeValue(iss.input)}` : undefined;
+    },
+  });
+}
+
+const addressSchema = entryObject("an address", {
+  type: optionalText(undefined),
+  formatted: optionalText(undefined, { multiline: true }),
+  streetAddress: optionalText(undefined, { multiline: true }),
+  locality: optionalText(undefined),
+  region: optionalText(undefined),
+  postalCode: optionalText(undefined),
+  country: optionalText(undefined),
+  primary: entryFlag,
+} satisfies Record<keyof SourceAddress, z.ZodType>);
+
+const phoneNumberSchema = entryObject("a phone number", {
+  type: optionalText(undefined),
+  value: optionalText(undefined),
+  primary: entryFlag,
+} satisfies Record<keyof SourceTypedValue, z.ZodType>);
+
+interface TypedEntry {
+  type?: string | undefined;
+  primary?: boolean | undefined;
+}
+
+/**
+ * Drops entries that hold nothing but a type (an empty value means "not given"), then rejects
+ * what a mapping could not tell apart: two entries of one type, compared ignoring case as SCIM
+ * filters compare them (`addresses[type eq "work"].locality` would be ambiguous), or two marked
+ * primary (RFC 7643 allows one).
+ */
+function keepTypedEntries<Entry extends TypedEntry>(
+  field: string,
+  entries: Entry[] | undefined,
+  ctx: z.RefinementCtx,
+  example: string,
+): Entry[] | undefined {
+  const kept = (entries ?? [])
+    .map((entry, index) => ({ entry, index }))
+    .filter(({ entry }) => Object.entries(entry).some(([key, value]) => key !== "type" && key !== "primary" && value !== undefined));
+  const firstOfType = new Map<string, number>();
+  let firstPrimary: number | undefined;
+  for (const { entry, index } of kept) {
+    if (entry.type !== undefined) {
+      const first = firstOfType.get(entry.type.toLowerCase());
+      if (first === undefined) firstOfType.set(entry.type.toLowerCase(), index);
+      else {
+        ctx.addIssue({
+          code: "custom",
+          path: [index],
+          input: entry,
+          message: `has type ${describeValue(entry.type)} like ${field}[${first}] (types are compared ignoring case); a mapping such as ${field}[type eq ${JSON.stringify(entry.type)}]${example} could not tell them apart`,
+        });
+      }
+    }
+    if (entry.primary === true) {
+      if (firstPrimary === undefined) firstPrimary = index;
+      else ctx.addIssue({ code: "custom", path: [index], input: entry, message: `is marked primary like ${field}[${firstPrimary}]; only one may be` });
+    }
+  }
+  return kept.length > 0 ? kept.map(({ entry }) => entry) : undefined;
+}
+
+const addressesField = z
+  .preprocess(
+    normalize(false),
+    z.array(addressSchema, { error: (iss) => `addresses must be a list of addresses, got ${describeValue(iss.input)}` }).optional(),
+  )
+  .transform((entries, ctx) => keepTypedEntries("addresses", entries, ctx, ".locality"));
+
+const phoneNumbersField = z
+  .preprocess(
+    normalize(false),
+    z.array(phoneNumberSchema, { error: (iss) => `phoneNumbers must be a list of phone numbers, got ${describeValue(iss.input)}` }).optional(),
+  )
+  .transform((entries, ctx) => keepTypedEntries("phoneNumbers", entries, ctx, ".value"));
+
+const roleEntry = z.preprocess(
+  (value) => (typeof value === "string" ? value.trim() : value),
+  text(undefined, {}),
+);
+
+/**
+ * Blank roles are dropped, and so are repeats that differ only in case (the first spelling
+ * stays): SCIM compares role values ignoring case (RFC 7643 section 8.7.1), so a target may keep
+ * only one of them and the pair would show as a difference on every run.
+ */
+const rolesField = z
+  .preprocess(normalize(false), z.array(roleEntry, { error: (iss) => `roles must be a list of text, got ${describeValue(iss.input)}` }).optional())
+  .transform((roles) => {
+    const byKey = new Map<string, string>();
+    for (const role of roles ?? []) if (role !== "" && !byKey.has(role.toLowerCase())) byKey.set(role.toLowerCase(), role);
+    return byKey.size > 0 ? [...byKey.values()] : undefined;
+  });
+
+/** Lists whose entries report faults without a subject; describeIssue names the entry. */
+const LIST_FIELDS: ReadonlySet<string> = new Set(["addresses", "phoneNumbers", "roles"]);
+
+function describeIssue(issue: z.core.$ZodIssue, columns: Record<string, string> | undefined): string {
+  const [field, ...inside] = issue.path;
+  if (typeof field !== "string" || !LIST_FIELDS.has(field) || inside.length === 0) return issue.message;
+  const place = field + inside.map((step) => (typeof step === "number" ? `[${step}]` : `.${String(step)}`)).join("");
+  return `${columns?.[place] ?? place} ${issue.message}`;
+}
 
 const userRecordSchema = z.object(
   {
@@ -111,7 +259,11 @@ const userRecordSchema = z.object(
     department: optionalText("department"),
     employeeNumber: optionalText("employeeNumber", { numbersAsText: true }),
     manager: optionalText("manager", { numbersAsText: true }),
-  },
+    preferredLanguage: optionalText("preferredLanguage"),
+    addresses: addressesField,
+    phoneNumbers: phoneNumbersField,
+    roles: rolesField,
+  } satisfies Record<(typeof USER_FIELDS)[number], z.ZodType>,
   { error: (iss) => (iss.code === "invalid_type" ? `is not a user record (an object with id, userName, ...), got ${describeValue(iss.input)}` : undefined) },
 );
 
@@ -130,9 +282,14 @@ const groupRecordSchema = z.object(
     members: z.array(memberId, {
       error: (iss) => (iss.input === undefined ? "members is missing" : `members must be a list of ids, got ${describeValue(iss.input)}`),
     }),
+    email: emailField,
+    // Multi-line on purpose: directories let administrators write descriptions in paragraphs.
+    description: optionalText("description", { multiline: true }),
   },
   { error: (iss) => (iss.code === "invalid_type" ? `is not a group record (an object with id, displayName, members), got ${describeValue(iss.input)}` : undefined) },
 );
+
+const KNOWN_GROUP_FIELDS: ReadonlySet<string> = new Set(Object.keys(groupRecordSchema.shape));
 
 interface Candidate {
   record: UserRecord;
@@ -202,15 +359,18 @@ function examineUser(record: UserRecord): Candidate {
   };
   const parsed = userRecordSchema.safeParse(record.fields);
   if (!parsed.success) {
-    candidate.reasons.push(...parsed.error.issues.map((issue) => issue.message));
+    candidate.reasons.push(...parsed.error.issues.map((issue) => describeIssue(issue, record.columns)));
     return candidate;
   }
-  const user: SourceUser = { id: parsed.data.id, userName: parsed.data.userName, active: parsed.data.active };
-  for (const field of USER_FIELDS) {
-    const value = parsed.data[field];
-    if (field !== "id" && field !== "userName" && field !== "active" && value !== undefined) user[field] = value as string;
+  const { id: userId, userName: name, active, addresses, phoneNumbers, roles, ...texts } = parsed.data;
+  const user: SourceUser = { id: userId, userName: name, active, ...withoutUndefined(texts) };
+  if (addresses) user.addresses = addresses.map((a): SourceAddress => withoutUndefined(a));
+  if (phoneNumbers) {
+    // keepTypedEntries has already dropped the entries without a value; this tells the compiler.
+    user.phoneNumbers = phoneNumbers.flatMap(({ value, ...rest }): SourceTypedValue[] => (value === undefined ? [] : [{ ...withoutUndefined(rest), value }]));
   }
-  const extra = extraFields(fields);
+  if (roles) user.roles = roles;
+  const extra = extraFields(fields, KNOWN_USER_FIELDS);
   if (extra) user.extra = extra;
   candidate.user = user;
   return candidate;
@@ -241,10 +401,10 @@ function rejectDuplicates(
 }
 
 /** Fields beyond the known ones, kept for configurable mappings. */
-function extraFields(fields: Record<string, unknown>): Record<string, unknown> | undefined {
+function extraFields(fields: Record<string, unknown>, known: ReadonlySet<string>): Record<string, unknown> | undefined {
   const extra: Record<string, unknown> = {};
   for (const [key, raw] of Object.entries(fields)) {
-    if (KNOWN_FIELDS.has(key)) continue;
+    if (known.has(key)) continue;
     const value = normalize(false)(raw);
     if (value !== undefined) extra[key] = value;
   }
@@ -258,8 +418,11 @@ function readGroups(records: GroupRecord[], problems: SourceProblem[]): { groups
       const id = isObject(record.fields) ? idField.safeParse(record.fields.id) : undefined;
       return { record, ...(id?.success ? { id: id.data } : {}), reasons: result.error.issues.map((i) => i.message) };
     }
-    const group = { id: result.data.id, displayName: result.data.displayName, members: [...new Set(result.data.members)] };
-    return { record, group, id: group.id, reasons: [] };
+    const { id, displayName, members, ...texts } = result.data;
+    const group: SourceGroup = { id, displayName, members: [...new Set(members)], ...withoutUndefined(texts) };
+    const extra = extraFields(record.fields as Record<string, unknown>, KNOWN_GROUP_FIELDS);
+    if (extra) group.extra = extra;
+    return { record, group, id, reasons: [] };
   });
 
   const byId = new Map<string, number>();
@@ -300,6 +463,11 @@ function groupsFromNames(accepted: Candidate[]): SourceGroup[] {
     }
   }
   return [...byName.values()];
+}
+
+/** Optional values that were not given leave no key behind, so snapshots compare and print cleanly. */
+function withoutUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

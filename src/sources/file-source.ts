@@ -1,11 +1,12 @@
 /**
  * The directory as an export file: JSON (`{"users": [...], "groups": [...]}`) or CSV (a header
  * row naming the user fields plus `groups`). The format follows the file's extension.
+ * Both are turned into the same records, and validated alike in file-records.ts.
  */
 import { readFile } from "node:fs/promises";
 import { extname, resolve } from "node:path";
 import { parse as parseCsv, type CsvError } from "csv-parse/sync";
-import type { SourceProblem, SourceSnapshot } from "../core/model.js";
+import type { SourceAddress, SourceProblem, SourceSnapshot } from "../core/model.js";
 import type { DirectorySource } from "../core/ports.js";
 import { SourceError } from "../errors.js";
 import { toSnapshot, USER_FIELDS, type DirectoryRecords, type UserRecord } from "./file-records.js";
@@ -85,8 +86,29 @@ function readJsonRecords(text: string, path: string): DirectoryRecords {
 
 const ACTIVE_WORDS: Record<string, boolean> = { true: true, yes: true, "1": true, false: false, no: false, "0": false };
 
+/**
+ * A cell holds no list of objects, so CSV gives each phone number a column and spreads one work
+ * address over several; the reader builds the JSON shapes from them.
+ */
+const PHONE_COLUMNS: ReadonlyMap<string, string> = new Map([
+  ["workPhone", "work"],
+  ["mobilePhone", "mobile"],
+]);
+const ADDRESS_COLUMNS: ReadonlyMap<string, keyof SourceAddress> = new Map([
+  ["streetAddress", "streetAddress"],
+  ["locality", "locality"],
+  ["region", "region"],
+  ["postalCode", "postalCode"],
+  ["country", "country"],
+  ["formattedAddress", "formatted"],
+]);
+/** JSON keys the flat columns above stand in for. */
+const LIST_KEYS: readonly string[] = ["addresses", "phoneNumbers"];
+
+const CSV_COLUMNS = [...USER_FIELDS.filter((name) => !LIST_KEYS.includes(name)), ...PHONE_COLUMNS.keys(), ...ADDRESS_COLUMNS.keys(), "groups"];
+
 /** Header names are matched ignoring case, so `username` or `Email` from a spreadsheet still work. */
-const CANONICAL_COLUMNS = new Map([...USER_FIELDS, "groups"].map((name) => [name.toLowerCase(), name]));
+const CANONICAL_COLUMNS = new Map(CSV_COLUMNS.map((name) => [name.toLowerCase(), name]));
 
 function readCsvRecords(text: string, path: string): DirectoryRecords {
   const unreadable: SourceProblem[] = [];
@@ -120,21 +142,40 @@ function readCsvRecords(text: string, path: string): DirectoryRecords {
     // info.lines is where the record ends; a quoted value may span lines.
     const line = info.lines - record.reduce((n, cell) => n + (cell.match(/\n/g)?.length ?? 0), 0);
     const fields: Record<string, unknown> = {};
+    const sources: Record<string, string> = {};
+    const phoneNumbers: { type: string; value: string }[] = [];
+    const address: Record<string, string> = {};
     let groupNames: string[] = [];
     columns.forEach((name, i) => {
       const cell = record[i];
       if (name === undefined || cell === undefined) return;
+      const phoneType = PHONE_COLUMNS.get(name);
+      const addressKey = ADDRESS_COLUMNS.get(name);
       if (name === "groups") groupNames = cell.split(";").map((g) => g.trim()).filter((g) => g !== "");
       else if (name === "active") {
         const word = cell.trim().toLowerCase();
         // Unknown words stay text, so the shared validation reports them with the accepted ones.
         if (word !== "") fields.active = ACTIVE_WORDS[word] ?? cell;
+      } else if (name === "roles") {
+        const roles = cell.split(";");
+        roles.forEach((_, n) => (sources[`roles[${n}]`] = name));
+        fields.roles = roles;
+      } else if (phoneType !== undefined) {
+        // Blank cells are kept: the shared validation drops entries without a value.
+        sources[`phoneNumbers[${phoneNumbers.length}].value`] = name;
+        phoneNumbers.push({ type: phoneType, value: cell });
+      } else if (addressKey !== undefined) {
+        sources[`addresses[0].${addressKey}`] = name;
+        address[addressKey] = cell;
       } else fields[name] = cell;
     });
+    if (phoneNumbers.length > 0) fields.phoneNumbers = phoneNumbers;
+    if (Object.keys(address).length > 0) fields.addresses = [{ type: "work", ...address }];
     users.push({
       location: `line ${line}`,
       fields,
       groupNames,
+      columns: sources,
       ...(record.length !== header.record.length
         ? { defect: `has ${record.length} fields but the header row has ${header.record.length}; a value containing a comma must be in double quotes` }
         : {}),
@@ -159,13 +200,19 @@ function readHeader(cells: string[], path: string): (string | undefined)[] {
     }
     seen.add(name);
   }
+  const listColumn = columns.find((name) => name !== undefined && LIST_KEYS.some((key) => key.toLowerCase() === name.toLowerCase()));
+  if (listColumn !== undefined) {
+    throw new SourceError(`the directory file ${path} has a column "${listColumn}", but a CSV cell cannot hold that list`, {
+      hint: `use the columns ${[...PHONE_COLUMNS.keys()].join(", ")} for phone numbers and ${[...ADDRESS_COLUMNS.keys()].join(", ")} for the work address, or export the directory as JSON; ${SHAPE_HINT}`,
+    });
+  }
   // Without one of these every row would be rejected, so the file as a whole is wrong.
   // email is not among them: it is optional per user (see file-records.ts).
   const missing = ["id", "userName"].filter((name) => !seen.has(name));
   if (missing.length > 0) {
     const names = missing.length === 1 ? missing[0] : `${missing.slice(0, -1).join(", ")} or ${missing.at(-1)}`;
     throw new SourceError(`the directory file ${path} has no ${names} column in its header row`, {
-      hint: `the first row must name the columns, e.g. ${[...USER_FIELDS, "groups"].join(",")}; ${SHAPE_HINT}`,
+      hint: `the first row must name the columns, e.g. ${CSV_COLUMNS.join(",")}; ${SHAPE_HINT}`,
     });
   }
   return columns;

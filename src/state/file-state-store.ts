@@ -1,5 +1,5 @@
 /**
- * The state file: which target accounts scimsync created or adopted, and since when each
+ * The state file: which target users and groups scimsync created or adopted, and since when each
  * deprovisioning condition holds. It is what keeps scimsync from deleting accounts it does not
  * manage, so every path here errs towards refusing to run rather than guessing.
  *
@@ -89,7 +89,7 @@ export class FileStateStore implements StateStore {
     switch (main.kind) {
       case "missing": {
         await this.refuseOrphanedBackup();
-        state = { targetUrl, users: {}, serial: 0 };
+        state = { targetUrl, users: {}, groups: {}, serial: 0 };
         this.expectedSerial = 0;
         break;
       }

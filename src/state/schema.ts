@@ -6,11 +6,11 @@
  * are then upgraded in memory on read and written back in the new layout on the next write.
  */
 import { z } from "zod";
-import { DEPROVISION_REASONS, type DeprovisionReason, type StateUser } from "../core/model.js";
+import { DEPROVISION_REASONS, type DeprovisionReason, type StateGroup, type StateUser } from "../core/model.js";
 import type { RunResult, StoredState } from "../core/ports.js";
 
 /** The layout this scimsync reads and writes. A file with a higher version is refused, never guessed at. */
-export const STATE_VERSION = 1;
+export const STATE_VERSION = 2;
 
 /** Offsets are accepted because administrators edit these files by hand; we write `Z`. */
 const isoTime = z.iso.datetime({ offset: true });
@@ -70,8 +70,38 @@ export const stateFileV1 = z.strictObject({
 });
 export type StateFileV1 = z.infer<typeof stateFileV1>;
 
-export const currentStateFile = stateFileV1;
-export type CurrentStateFile = StateFileV1;
+/**
+ * A group member is a target user id. Repeats are dropped on read rather than making the file
+ * damaged: membership is a set, so a repeat (a hand edit, an append that ran twice) says nothing
+ * that contradicts the rest of the file, unlike a source id listed twice in version 0. Rejecting
+ * it would throw away the newest state for the older .bak, or stop every run when there is none,
+ * over a harmless repeat. The next write stores the set once.
+ */
+const memberIds = z.array(z.string().min(1)).transform((ids) => [...new Set(ids)]);
+
+const stateGroupV2 = z.strictObject({
+  targetId: z.string().min(1),
+  displayName: z.string().min(1),
+  origin: z.enum(["created", "adopted"]),
+  since: isoTime,
+  members: memberIds,
+  removedSince: isoTime.optional(),
+});
+
+/** Version 2: version 1 plus managed groups keyed by source id, and what was learned about the target's groups. */
+export const stateFileV2 = z.strictObject({
+  version: z.literal(2),
+  serial: z.int().nonnegative(),
+  targetUrl: z.string().min(1),
+  users: z.record(z.string().min(1), stateUserV1),
+  groups: z.record(z.string().min(1), stateGroupV2),
+  groupMembersHidden: z.boolean().optional(),
+  lastRun: runRecordV1.optional(),
+});
+export type StateFileV2 = z.infer<typeof stateFileV2>;
+
+export const currentStateFile = stateFileV2;
+export type CurrentStateFile = StateFileV2;
 
 /** Thrown inside a migration when a file is valid per its schema but cannot be upgraded. */
 class MigrationProblem extends Error {}
@@ -96,6 +126,11 @@ function migrateV0ToV1(file: StateFileV0): StateFileV1 {
   return { version: 1, serial: 0, targetUrl: file.targetUrl, users };
 }
 
+/** Version 1 files predate group provisioning: no group is managed yet, and nothing is known about the target's groups. */
+function migrateV1ToV2(file: StateFileV1): z.input<typeof stateFileV2> {
+  return { ...file, version: 2, groups: {} };
+}
+
 type Migration = (file: unknown) => unknown;
 
 /** Validates the input against its own version's schema before migrating, so every step sees typed data. */
@@ -104,7 +139,7 @@ function step<From>(schema: z.ZodType<From>, migrate: (file: From) => unknown): 
 }
 
 /** `migrations[n]` turns a version-n file into a version n+1 file. */
-export const migrations: readonly Migration[] = [step(stateFileV0, migrateV0ToV1)];
+export const migrations: readonly Migration[] = [step(stateFileV0, migrateV0ToV1), step(stateFileV1, migrateV1ToV2)];
 
 export type ParsedStateFile =
   | { kind: "ok"; state: StoredState; version: number }
@@ -152,7 +187,7 @@ export function parseStateFile(text: string): ParsedStateFile {
   return { kind: "ok", state: toStoredState(parsed.data), version };
 }
 
-/** The bytes we write for a state: stable key order and sorted users, so successive files diff cleanly. */
+/** The bytes we write for a state: stable key order, sorted users, groups and members, so successive files diff cleanly. */
 export function serializeStateFile(state: StoredState): { text: string } | { invalid: string } {
   const users: Record<string, StateUser> = {};
   for (const sourceId of Object.keys(state.users).sort()) {
@@ -166,11 +201,26 @@ export function serializeStateFile(state: StoredState): { text: string } | { inv
       conditions: { outOfScope: u.conditions.outOfScope, suspended: u.conditions.suspended, deleted: u.conditions.deleted },
     };
   }
+  const groups: Record<string, StateGroup> = {};
+  for (const sourceId of Object.keys(state.groups).sort()) {
+    const g = state.groups[sourceId]!;
+    groups[sourceId] = {
+      targetId: g.targetId,
+      displayName: g.displayName,
+      origin: g.origin,
+      since: g.since,
+      // A set, as on read (see memberIds); sorted because the order carries nothing.
+      members: [...new Set(g.members)].sort(),
+      removedSince: g.removedSince,
+    };
+  }
   const file = {
     version: STATE_VERSION,
     serial: state.serial,
     targetUrl: state.targetUrl,
     users,
+    groups,
+    groupMembersHidden: state.groupMembersHidden,
     lastRun: state.lastRun,
   };
   const text = `${JSON.stringify(file, null, 2)}\n`;
@@ -180,7 +230,8 @@ export function serializeStateFile(state: StoredState): { text: string } | { inv
 }
 
 function toStoredState(file: CurrentStateFile): StoredState {
-  const state: StoredState = { targetUrl: file.targetUrl, users: file.users, serial: file.serial };
+  const state: StoredState = { targetUrl: file.targetUrl, users: file.users, groups: file.groups, serial: file.serial };
+  if (file.groupMembersHidden !== undefined) state.groupMembersHidden = file.groupMembersHidden;
   if (file.lastRun) state.lastRun = file.lastRun;
   return state;
 }
