@@ -5,7 +5,9 @@ import { stringify } from "yaml";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { loadConfig } from "../src/config/load-config.js";
+import { PRESETS } from "../src/config/presets.js";
 import { configSchema } from "../src/config/schema.js";
+import { ENTERPRISE_USER } from "../src/core/mapping.js";
 import { ConfigError } from "../src/errors.js";
 
 const HOUR = 3_600_000;
@@ -64,6 +66,15 @@ describe("loadConfig with valid files", () => {
     expect(config.state.path).toBe(resolve("scimsync.state.json"));
     expect(config.scope).toEqual({ groups: ["All Staff"] });
     expect(config.deprovision.deleted).toEqual({ suspend: 0, delete: 21 * DAY });
+    expect(config.target).toMatchObject({ preset: "generic", dialect: "patch", maxMembersPerPatch: 100, readGroupMembers: "changed" });
+    expect(config.provisionGroups).toBe("scoped");
+    expect(config.groupDeprovision).toEqual({ delete: "never" });
+    // The example's three entries: an added target, a replaced one, a dropped one.
+    const targets = config.mapping.user.map((e) => e.target);
+    expect(targets.at(-1)).toBe(`${ENTERPRISE_USER}:costCenter`);
+    expect(config.mapping.user.find((e) => e.target === "title")).toEqual({ target: "title", source: "coalesce(title, 'Staff')" });
+    expect(targets).not.toContain("preferredLanguage");
+    expect(config.mapping.group).toEqual(PRESETS.generic.group);
   });
 
   it("Given only source and target, it applies every default", async () => {
@@ -82,14 +93,23 @@ describe("loadConfig with valid files", () => {
         matchBy: "externalId",
         tls: { rejectUnauthorized: true },
         allowInsecureHttp: false,
+        preset: "generic",
+        dialect: "patch",
+        maxMembersPerPatch: 100,
+        readGroupMembers: "changed",
+        requireEmail: false,
+        groups: true,
       },
       state: { path: join(dir, "scimsync.state.json") },
       scope: {},
+      mapping: { user: PRESETS.generic.user, group: PRESETS.generic.group, matching: ["externalId", "userName"] },
+      provisionGroups: "scoped",
       deprovision: {
         outOfScope: { suspend: 0, delete: "never" },
         suspended: { suspend: 0, delete: "never" },
         deleted: { suspend: 0, delete: "never" },
       },
+      groupDeprovision: { delete: "never" },
       safety: { maxDeprovisions: 50, maxDeprovisionPercent: 20 },
     });
   });
@@ -210,6 +230,156 @@ target:
     expect(schema.required).toEqual(["source", "target"]);
     expect(schema.properties.target.properties.concurrency).toMatchObject({ type: "integer", minimum: 1, maximum: 64, default: 8 });
     expect(schema.properties.deprovision.properties.deleted.properties.delete.default).toBe("never");
+    expect(schema.properties.target.properties.preset).toMatchObject({ default: "generic", enum: Object.keys(PRESETS) });
+    expect(schema.properties.provisionGroups).toMatchObject({ default: "scoped", enum: ["all", "scoped", "none"] });
+    expect(schema.properties.mapping.properties.user.items.properties).toHaveProperty("clearWhenEmpty");
+    expect(schema.properties.mapping.properties.matching.items.enum).toEqual(["externalId", "userName"]);
+    expect(schema.properties.deprovision.properties.groups.properties.delete.default).toBe("never");
+  });
+});
+
+describe("loadConfig with presets and mappings", () => {
+  async function load(edit: (c: Record<string, any>) => void) {
+    return loadConfig(await writeConfig(stringify(tap(aConfig(), edit))), ENV);
+  }
+
+  it("Given a preset, its mapping and settings become the config's", async () => {
+    const { config, warnings } = await load((c) => (c.target.preset = "komeet"));
+    expect(warnings).toEqual([]);
+    expect(config.target).toMatchObject({ preset: "komeet", dialect: "patch", requireEmail: true, readGroupMembers: "changed", groups: true });
+    expect(config.mapping).toEqual({ user: PRESETS.komeet.user, group: PRESETS.komeet.group, matching: ["externalId", "userName"] });
+    expect(config.target.matchBy).toBe("externalId");
+  });
+
+  it("Given the comeet preset, groups are off: no group mapping and provisionGroups none", async () => {
+    const { config, warnings } = await load((c) => (c.target.preset = "comeet"));
+    expect(warnings).toEqual([]);
+    expect(config.target.groups).toBe(false);
+    expect(config.provisionGroups).toBe("none");
+    expect(config.mapping.group).toEqual([]);
+    expect(config.mapping.user).toEqual(PRESETS.comeet.user);
+  });
+
+  it("Given target settings, they override the preset's", async () => {
+    const { config } = await load((c) => {
+      c.target.preset = "komeet";
+      Object.assign(c.target, { dialect: "entra-legacy", requireEmail: false, readGroupMembers: "always", maxMembersPerPatch: 25 });
+    });
+    expect(config.target).toMatchObject({ dialect: "entra-legacy", requireEmail: false, readGroupMembers: "always", maxMembersPerPatch: 25 });
+  });
+
+  it("Given mapping.matching, it replaces the preset's and matchBy follows it", async () => {
+    const { config } = await load((c) => (c.mapping = { matching: ["userName", "externalId"] }));
+    expect(config.mapping.matching).toEqual(["userName", "externalId"]);
+    expect(config.target.matchBy).toBe("externalId");
+    const { config: byName } = await load((c) => (c.mapping = { matching: ["userName"] }));
+    expect(byName.target.matchBy).toBe("userName");
+  });
+
+  it("Given user entries, an entry for a preset's target replaces it in place, a new target is appended, a drop removes", async () => {
+    const { config } = await load((c) => {
+      c.target.preset = "comeet";
+      c.mapping = {
+        user: [
+          { target: " Name.GivenName ", source: "coalesce(extra.preferredName, givenName)", clearWhenEmpty: false },
+          { target: "title", source: "title", default: "'Staff'" },
+          { target: "name.familyName", drop: true },
+          { target: 'emails[type eq "work"]', source: "lower(email)" },
+        ],
+      };
+    });
+    expect(config.mapping.user).toEqual([
+      { target: "userName", source: "coalesce(email, userName)", caseExact: false },
+      { target: "externalId", source: "id" },
+      // The preset's spelling of the target stays; the entry is the config's.
+      { target: "name.givenName", source: "coalesce(extra.preferredName, givenName)", clearWhenEmpty: false },
+      // Written without .value, still the same attribute; emails compare without case unless told.
+      { target: 'emails[type eq "work"].value', source: "lower(email)", caseExact: false },
+      { target: "title", source: "title", default: "'Staff'" },
+    ]);
+  });
+
+  it("Given caseExact on an entry, it is kept, also for userName", async () => {
+    const { config } = await load((c) => (c.mapping = { user: [{ target: "userName", source: "email", caseExact: true }] }));
+    expect(config.mapping.user[0]).toEqual({ target: "userName", source: "email", caseExact: true });
+  });
+
+  it("Given group entries, they merge into the preset's group mapping", async () => {
+    const { config } = await load((c) => {
+      c.mapping = {
+        group: [
+          { target: "displayName", source: "upper(displayName)" },
+          { target: `${ENTERPRISE_USER}:department`, source: "extra.department" },
+        ],
+      };
+    });
+    expect(config.mapping.group).toEqual([
+      { target: "displayName", source: "upper(displayName)" },
+      { target: "externalId", source: "id" },
+      { target: `${ENTERPRISE_USER}:department`, source: "extra.department" },
+    ]);
+  });
+
+  it("Given externalId dropped together with matching on userName, it loads", async () => {
+    const { config } = await load((c) => (c.mapping = { matching: ["userName"], user: [{ target: "externalId", drop: true }] }));
+    expect(config.mapping.user.map((e) => e.target)).not.toContain("externalId");
+    expect(config.target.matchBy).toBe("userName");
+  });
+
+  it.each([
+    ["externalId", ["externalId", "userName"]],
+    ["userName", ["userName"]],
+  ] as const)("Given the deprecated matchBy: %s, it becomes mapping.matching %j with a warning", async (matchBy, matching) => {
+    const { config, warnings } = await load((c) => (c.target.matchBy = matchBy));
+    expect(config.mapping.matching).toEqual(matching);
+    expect(config.target.matchBy).toBe(matchBy);
+    expect(warnings).toEqual([`target.matchBy is deprecated; use mapping.matching: [${matching.join(", ")}]`]);
+  });
+
+  it("Given provisionGroups written for a preset without groups, it warns that none are provisioned", async () => {
+    const { config, warnings } = await load((c) => {
+      c.target.preset = "comeet";
+      c.provisionGroups = "all";
+      c.mapping = { group: [{ target: "displayName", source: "displayName" }] };
+    });
+    expect(config.provisionGroups).toBe("none");
+    expect(warnings).toEqual([
+      "provisionGroups: all is ignored: comeet does not support groups, so none are provisioned",
+      "mapping.group is ignored: comeet does not support groups, so none are provisioned",
+    ]);
+    const { warnings: quiet } = await load((c) => {
+      c.target.preset = "comeet";
+      c.provisionGroups = "none";
+    });
+    expect(quiet).toEqual([]);
+  });
+
+  it("Given provisionGroups and a group delete delay, it keeps both", async () => {
+    const { config } = await load((c) => {
+      c.provisionGroups = "all";
+      c.deprovision = { groups: { delete: "7d" } };
+    });
+    expect(config.provisionGroups).toBe("all");
+    expect(config.groupDeprovision).toEqual({ delete: 7 * DAY });
+    expect(Object.keys(config.deprovision)).toEqual(["outOfScope", "suspended", "deleted"]);
+  });
+
+  it("Given several mapping mistakes, it reports each with its key", async () => {
+    const error = await loadError(
+      stringify(
+        tap(aConfig(), (c) => {
+          c.mapping = {
+            user: [
+              { target: "active", source: "true" },
+              { target: "title", source: "upper(" },
+              { target: "userName", drop: true },
+            ],
+            group: [{ target: "members", source: "id" }],
+          };
+        }),
+      ),
+    );
+    expect(error.issues.map((i) => i.path)).toEqual(["mapping.user[0].target", "mapping.user[1].source", "mapping.group[0].target"]);
   });
 });
 
@@ -581,6 +751,295 @@ const badCases: BadCase[] = [
     path: "",
     says: ["the top level must be a mapping", "source, target"],
   },
+  {
+    name: "an unknown preset",
+    edit: (c) => {
+      c.target.preset = "comet";
+    },
+    path: "target.preset",
+    says: ['"comet" is not a preset; did you mean "comeet"?', "generic, comeet, commbox, recnice, komeet"],
+  },
+  {
+    name: "an unknown dialect",
+    edit: (c) => {
+      c.target.dialect = "soap";
+    },
+    path: "target.dialect",
+    says: ['expected patch, put or entra-legacy, got "soap"'],
+  },
+  {
+    name: "zero members per PATCH",
+    edit: (c) => {
+      c.target.maxMembersPerPatch = 0;
+    },
+    path: "target.maxMembersPerPatch",
+    says: ["expected a whole number from 1 to 1000, got 0"],
+  },
+  {
+    name: "an unknown readGroupMembers",
+    edit: (c) => {
+      c.target.readGroupMembers = "sometimes";
+    },
+    path: "target.readGroupMembers",
+    says: ['expected changed, always or never, got "sometimes"'],
+  },
+  {
+    name: "requireEmail as text",
+    edit: (c) => {
+      c.target.requireEmail = "yes";
+    },
+    path: "target.requireEmail",
+    says: ['expected true or false, got "yes"'],
+  },
+  {
+    name: "an unknown provisionGroups",
+    edit: (c) => {
+      c.provisionGroups = "some";
+    },
+    path: "provisionGroups",
+    says: ['expected all, scoped or none, got "some"'],
+  },
+  {
+    name: "matching on email",
+    edit: (c) => {
+      c.mapping = { matching: ["userName", "email"] };
+    },
+    path: "mapping.matching[1]",
+    says: ['expected externalId or userName, got "email"', "mapping.matching accepts only these two"],
+  },
+  {
+    name: "matching written as one name",
+    edit: (c) => {
+      c.mapping = { matching: "userName" };
+    },
+    path: "mapping.matching",
+    says: ["expected a list of externalId and/or userName", 'got "userName"'],
+  },
+  {
+    name: "an empty matching list",
+    edit: (c) => {
+      c.mapping = { matching: [] };
+    },
+    path: "mapping.matching",
+    says: ["must not be empty", "[externalId, userName]"],
+  },
+  {
+    name: "matching on one attribute twice",
+    edit: (c) => {
+      c.mapping = { matching: ["userName", "userName"] };
+    },
+    path: "mapping.matching",
+    says: ["names an attribute twice"],
+  },
+  {
+    name: "matching on externalId with a preset that does not map it",
+    edit: (c) => {
+      c.target.preset = "commbox";
+      c.mapping = { matching: ["externalId", "userName"] };
+    },
+    path: "mapping.matching",
+    says: ["lists externalId, but the user mapping does not map externalId", "{ target: externalId, source: id }"],
+  },
+  {
+    name: "externalId dropped while the preset matches on it",
+    edit: (c) => {
+      c.mapping = { user: [{ target: "externalId", drop: true }] };
+    },
+    path: "mapping.user[0].drop",
+    says: ["externalId is in the generic preset's matching [externalId, userName]", "mapping.matching: [userName]"],
+  },
+  {
+    name: "the deprecated matchBy: externalId with a preset without externalId",
+    edit: (c) => {
+      c.target.preset = "commbox";
+      c.target.matchBy = "externalId";
+    },
+    path: "target.matchBy",
+    says: ["externalId needs externalId in the user mapping", "mapping.matching: [userName]"],
+  },
+  {
+    name: "both matchBy and mapping.matching",
+    edit: (c) => {
+      c.target.matchBy = "userName";
+      c.mapping = { matching: ["userName"] };
+    },
+    path: "target.matchBy",
+    says: ["is deprecated and mapping.matching is also given", "remove target.matchBy"],
+  },
+  {
+    name: "a source expression that does not parse",
+    edit: (c) => {
+      c.mapping = { user: [{ target: "title", source: "lower(title" }] };
+    },
+    path: "mapping.user[0].source",
+    says: ['missing ")" to close lower( at column 12 of "lower(title"', "an expression is a source attribute"],
+  },
+  {
+    name: "an unknown function",
+    edit: (c) => {
+      c.mapping = { user: [{ target: "title", source: "lowr(title)" }] };
+    },
+    path: "mapping.user[0].source",
+    says: ['unknown function "lowr"; did you mean lower?', 'at column 1 of "lowr(title)"'],
+  },
+  {
+    name: "a default that does not parse",
+    edit: (c) => {
+      c.mapping = { group: [{ target: "displayName", source: "displayName", default: "coalesce(id," }] };
+    },
+    path: "mapping.group[0].default",
+    says: ['of "coalesce(id,"'],
+  },
+  {
+    name: "a source written as a number",
+    edit: (c) => {
+      c.mapping = { user: [{ target: "title", source: 42 }] };
+    },
+    path: "mapping.user[0].source",
+    says: ["expected an expression over the directory's attributes as text", "got 42"],
+  },
+  {
+    name: "a target that is not a SCIM path",
+    edit: (c) => {
+      c.mapping = { user: [{ target: "emails[work].value", source: "email" }] };
+    },
+    path: "mapping.user[0].target",
+    says: ['"emails[work].value" is not a SCIM attribute path scimsync can write', 'emails[type eq "work"].value', "name.givenName"],
+  },
+  {
+    name: "a mapping of active",
+    edit: (c) => {
+      c.mapping = { user: [{ target: "active", source: "not(extra.disabled)" }] };
+    },
+    path: "mapping.user[0].target",
+    says: ["active cannot be mapped: scimsync sets it itself", "deprovision rules", "remove this entry"],
+  },
+  {
+    name: "a mapping of group members",
+    edit: (c) => {
+      c.mapping = { group: [{ target: "members", source: "extra.members" }] };
+    },
+    path: "mapping.group[0].target",
+    says: ["members cannot be mapped", "directory group's members", "remove this entry"],
+  },
+  {
+    name: "userName dropped",
+    edit: (c) => {
+      c.mapping = { user: [{ target: "username", drop: true }] };
+    },
+    path: "mapping.user[0].drop",
+    says: ["the user mapping must map userName", "{ target: userName, source: email }"],
+  },
+  {
+    name: "the group displayName dropped",
+    edit: (c) => {
+      c.mapping = { group: [{ target: "displayName", drop: true }] };
+    },
+    path: "mapping.group[0].drop",
+    says: ["the group mapping must map displayName"],
+  },
+  {
+    name: "externalId from another attribute",
+    edit: (c) => {
+      c.mapping = { user: [{ target: "externalId", source: "employeeNumber" }] };
+    },
+    path: "mapping.user[0].source",
+    says: ['externalId must be mapped from id, got "employeeNumber"', "immutable id", "another attribute"],
+  },
+  {
+    name: "a group externalId from another attribute",
+    edit: (c) => {
+      c.mapping = { group: [{ target: "externalId", source: "email" }] };
+    },
+    path: "mapping.group[0].source",
+    says: ["externalId must be mapped from id", "the groups it manages"],
+  },
+  {
+    name: "externalId with a default",
+    edit: (c) => {
+      c.mapping = { user: [{ target: "externalId", source: "id", default: "userName" }] };
+    },
+    path: "mapping.user[0].default",
+    says: ["externalId takes no default"],
+  },
+  {
+    name: "a target mapped twice",
+    edit: (c) => {
+      c.mapping = {
+        user: [
+          { target: "title", source: "title" },
+          { target: " Title ", source: "department" },
+        ],
+      };
+    },
+    path: "mapping.user[1].target",
+    says: ['"Title" is already in mapping.user[0]', "one entry per target"],
+  },
+  {
+    name: "drop together with source",
+    edit: (c) => {
+      c.mapping = { user: [{ target: "title", source: "title", drop: true }] };
+    },
+    path: "mapping.user[0].drop",
+    says: ["drop: true removes the target, so the entry takes no source", "remove drop"],
+  },
+  {
+    name: "an entry without source",
+    edit: (c) => {
+      c.mapping = { user: [{ target: "title", default: "'Staff'" }] };
+    },
+    path: "mapping.user[0].source",
+    says: ["is required", "drop: true"],
+  },
+  {
+    name: "a drop of a target the preset does not map",
+    edit: (c) => {
+      c.target.preset = "comeet";
+      c.mapping = { user: [{ target: "title", drop: true }] };
+    },
+    path: "mapping.user[0].target",
+    says: ["\"title\" is not in the comeet preset's user mapping, so there is nothing to drop", "userName, externalId"],
+  },
+  {
+    name: "a misspelt key in a mapping entry",
+    edit: (c) => {
+      c.mapping = { user: [{ target: "title", source: "title", clearWhenEmtpy: false }] };
+    },
+    path: "mapping.user[0].clearWhenEmtpy",
+    says: ['did you mean "clearWhenEmpty"?'],
+  },
+  {
+    name: "a misspelt source in a mapping entry",
+    edit: (c) => {
+      c.mapping = { user: [{ target: "title", sorce: "title" }] };
+    },
+    path: "mapping.user[0].sorce",
+    says: ['did you mean "source"?'],
+  },
+  {
+    name: "a mapping entry written as text",
+    edit: (c) => {
+      c.mapping = { user: ["title: title"] };
+    },
+    path: "mapping.user[0]",
+    says: ["expected a mapping entry such as { target: title, source: title }", 'got "title: title"'],
+  },
+  {
+    name: "mapping.user written as one entry",
+    edit: (c) => {
+      c.mapping = { user: { target: "title", source: "title" } };
+    },
+    path: "mapping.user",
+    says: ["expected a list of mapping entries", "got a mapping"],
+  },
+  {
+    name: "a group delete delay that is not a delay",
+    edit: (c) => {
+      c.deprovision = { groups: { delete: "soon" } };
+    },
+    path: "deprovision.groups.delete",
+    says: ['"soon" is not a delay'],
+  },
 ];
 
 describe("loadConfig with malformed files", () => {
@@ -616,6 +1075,11 @@ saftey: {}
       "saftey",
     ]);
     expect(error.issues.at(-1)?.message).toContain('did you mean "safety"?');
+  });
+
+  it("Given a misspelt required key, it reports the misspelling, not the missing key as well", async () => {
+    const error = await loadError(stringify(tap(aConfig(), (c) => (c.mapping = { user: [{ target: "title", sorce: "title" }] }))));
+    expect(error.issues).toEqual([{ path: "mapping.user[0].sorce", message: 'unknown key; did you mean "source"?' }]);
   });
 
   it("Given a reference that cannot be resolved, it reports the reference once, not the unresolved text", async () => {

@@ -42,6 +42,26 @@ function buildProgram(run: (job: () => Promise<number>, json: boolean) => Promis
       await run(() => syncCommand(opts), opts.output === "json");
     });
 
+  const presets = program
+    .command("presets")
+    .description("list the ready-made mappings for known apps (target.preset)")
+    .addOption(outputOption())
+    .action(async (opts) => {
+      const { listPresetsCommand } = await import("./commands/presets.js");
+      await run(() => listPresetsCommand(opts), opts.output === "json");
+    });
+
+  presets
+    .command("show [name]")
+    .description("print a preset's settings and mapping as config YAML, or with --config the mapping a config uses")
+    .option("-c, --config <file>", "show this config's effective mapping (its preset with its mapping entries)")
+    .action(async (name: string | undefined, _opts, command: Command) => {
+      // --output belongs to `presets`, which commander lets appear after `show` too.
+      const opts = command.optsWithGlobals<{ output: "human" | "json"; config?: string }>();
+      const { showPresetCommand } = await import("./commands/presets.js");
+      await run(() => showPresetCommand(name, opts), opts.output === "json");
+    });
+
   program
     .command("sandbox")
     .description("run a local SCIM 2.0 target on 127.0.0.1 (for trying scimsync out and for tests)")

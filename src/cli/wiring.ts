@@ -14,7 +14,23 @@ export function settingsFrom(config: Config): RunSettings {
     policy: config.deprovision,
     safety: config.safety,
     matchBy: config.target.matchBy,
+    matching: config.mapping.matching,
     concurrency: config.target.concurrency,
+    userMapping: config.mapping.user,
+    dialect: config.target.dialect,
+    requireEmail: config.target.requireEmail,
+    // An app without groups (its preset says so) never hears of /Groups.
+    ...(config.target.groups
+      ? {
+          groups: {
+            provision: config.provisionGroups,
+            mapping: config.mapping.group,
+            policy: config.groupDeprovision,
+            readMembers: config.target.readGroupMembers,
+            maxMembersPerPatch: config.target.maxMembersPerPatch,
+          },
+        }
+      : {}),
   };
 }
 
@@ -42,6 +58,7 @@ export function portsFrom(config: Config, hooks: PortHooks): RunPorts {
     retries: config.target.retries,
     pageSize: config.target.pageSize,
     rejectUnauthorized: config.target.tls.rejectUnauthorized,
+    dialect: config.target.dialect,
     ...(ca ? { ca } : {}),
   });
   return {

@@ -5,6 +5,7 @@
 import type { z } from "zod";
 import type { ConfigIssue } from "../errors.js";
 import { formatKeyPath, isMapping, valueAt, type KeyPath } from "./key-path.js";
+import { closestName, normalizeName } from "./closest-name.js";
 import { GOT, SECRET_KEYS } from "./schema.js";
 
 export interface IssueContext {
@@ -18,9 +19,13 @@ export interface IssueContext {
 
 export function toConfigIssues(issues: readonly z.core.$ZodIssue[], context: IssueContext): ConfigIssue[] {
   const out: ConfigIssue[] = [];
+  // Keys that are "required" only because they were misspelt: the misspelling says it all.
+  const meant = new Set<string>();
   for (const issue of issues) {
     if (issue.code === "unrecognized_keys") {
       for (const key of issue.keys) {
+        const close = closestName(key, knownKeys(context.schema, issue.path));
+        if (close) meant.add(formatKeyPath([...issue.path, close]));
         out.push({ path: formatKeyPath([...issue.path, key]), message: describeUnknownKey(context.schema, issue.path, key) });
       }
       continue;
@@ -30,7 +35,7 @@ export function toConfigIssues(issues: readonly z.core.$ZodIssue[], context: Iss
       : issue.message;
     out.push({ path: formatKeyPath(issue.path), message });
   }
-  return out;
+  return out.filter((issue) => !(meant.has(issue.path) && issue.message.startsWith("is required")));
 }
 
 /** The offending value as a message may show it: secrets are named by reference or by type only. */
@@ -63,7 +68,7 @@ function describeType(value: unknown): string {
 
 function describeUnknownKey(schema: z.ZodType, parent: KeyPath, key: string): string {
   const siblings = knownKeys(schema, parent);
-  const close = closestKey(key, siblings);
+  const close = closestName(key, siblings);
   if (close) return `unknown key; did you mean "${close}"?`;
   const elsewhere = pathsOfKey(schema, key).filter((p) => formatKeyPath(p.slice(0, -1)) !== formatKeyPath(parent));
   if (elsewhere.length > 0) {
@@ -99,46 +104,16 @@ function knownKeys(schema: z.core.$ZodType, path: KeyPath): string[] {
 
 /** Every path in the schema that ends in `key` (compared loosely), for a key put at the wrong level. */
 function pathsOfKey(schema: z.core.$ZodType, key: string): string[][] {
-  const wanted = normalize(key);
+  const wanted = normalizeName(key);
   const found: string[][] = [];
   const walk = (node: z.core.$ZodType, path: string[]): void => {
     const shape = def(unwrap(node)).shape;
     if (!shape) return;
     for (const [name, child] of Object.entries(shape)) {
-      if (normalize(name) === wanted) found.push([...path, name]);
+      if (normalizeName(name) === wanted) found.push([...path, name]);
       walk(child, [...path, name]);
     }
   };
   walk(schema, []);
   return found;
-}
-
-/** Case, `_` and `-` are ignored: `rate_limit` is a near miss of `rateLimit`, not a typo. */
-function normalize(key: string): string {
-  return key.toLowerCase().replace(/[_\-\s]/g, "");
-}
-
-export function closestKey(key: string, candidates: readonly string[]): string | undefined {
-  const wanted = normalize(key);
-  let best: { name: string; distance: number } | undefined;
-  for (const name of candidates) {
-    const candidate = normalize(name);
-    const distance = candidate.startsWith(wanted) && wanted.length >= 4 ? 0 : editDistance(wanted, candidate);
-    if (!best || distance < best.distance) best = { name, distance };
-  }
-  if (!best) return undefined;
-  return best.distance <= Math.max(1, Math.floor(wanted.length / 3)) ? best.name : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
-    }
-    previous = current;
-  }
-  return previous[b.length] ?? 0;
 }

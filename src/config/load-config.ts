@@ -6,11 +6,33 @@ import { access, constants, readFile, stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { LineCounter, parseDocument } from "yaml";
 import { compareDelays, parseDelay } from "../core/delay.js";
-import { DEPROVISION_REASONS, type Delay, type DeprovisionPolicy, type DeprovisionRule } from "../core/model.js";
+import type { Dialect, MappingEntry, MatchAttribute } from "../core/mapping.js";
+import {
+  DEPROVISION_REASONS,
+  type Delay,
+  type DeprovisionPolicy,
+  type DeprovisionRule,
+  type GroupDeprovisionRule,
+  type ProvisionGroups,
+} from "../core/model.js";
 import { ConfigError, type ConfigIssue } from "../errors.js";
+import { checkMatching, checkOverrides, MATCH_BY_EQUIVALENT, mergeEntries, resolveMatching } from "./effective-mapping.js";
 import { toConfigIssues } from "./format-issues.js";
 import { formatKeyPath, isMapping, valueAt } from "./key-path.js";
-import { configSchema, describeUrlProblem, isLoopbackHost, URL_RULE, type ConfigFile } from "./schema.js";
+import { PRESETS, type PresetName, type ReadGroupMembers } from "./presets.js";
+import {
+  configSchema,
+  describeUrlProblem,
+  groupMappingSchema,
+  isLoopbackHost,
+  matchBySchema,
+  matchingSchema,
+  presetSchema,
+  TOP_LEVEL_KEYS,
+  URL_RULE,
+  userMappingSchema,
+  type ConfigFile,
+} from "./schema.js";
 import { describeFsError, resolveSecretRefs } from "./secret-refs.js";
 
 export interface Config {
@@ -27,16 +49,34 @@ export interface Config {
     timeoutSeconds: number;
     retries: number;
     pageSize: number;
-    matchBy: "externalId" | "userName";
+    /** Derived from mapping.matching, for code that knows only one match attribute. */
+    matchBy: MatchAttribute;
     /** `caFile` is absolute. */
     tls: { rejectUnauthorized: boolean; caFile?: string };
     allowInsecureHttp: boolean;
+    preset: PresetName;
+    /** The config's, else the preset's. */
+    dialect: Dialect;
+    /** Members added or removed per PATCH request on a group. */
+    maxMembersPerPatch: number;
+    /** The config's, else the preset's. */
+    readGroupMembers: ReadGroupMembers;
+    /** true: a user without a valid email is reported and skipped. The config's, else the preset's. */
+    requireEmail: boolean;
+    /** Whether the app accepts groups at all (the preset's); when false, provisionGroups is "none". */
+    groups: boolean;
   };
   /** `path` is absolute. */
   state: { path: string };
   /** Group display names or ids; absent = every user in the source. */
   scope: { groups?: string[] };
+  /** The preset's mapping with the config's entries applied. `group` is empty when target.groups is false. */
+  mapping: { user: MappingEntry[]; group: MappingEntry[]; matching: MatchAttribute[] };
+  /** Always "none" when target.groups is false. */
+  provisionGroups: ProvisionGroups;
+  /** What happens to users who leave. */
   deprovision: DeprovisionPolicy;
+  groupDeprovision: GroupDeprovisionRule;
   safety: { maxDeprovisions: number; maxDeprovisionPercent: number };
 }
 
@@ -63,7 +103,7 @@ export async function loadConfig(
     throw new ConfigError(sortInFileOrder(issues.length > 0 ? issues : schemaIssues, raw), { file: path, hint: HINT });
   }
 
-  const warnings = [...refs.warnings, ...collectWarnings(parsed.data, refs.references)];
+  const warnings = [...refs.warnings, ...collectWarnings(parsed.data, refs.value, refs.references)];
   return { config: buildConfig(parsed.data, dir), warnings };
 }
 
@@ -105,7 +145,7 @@ function parseYamlConfig(text: string, path: string): Record<string, unknown> {
   }
   if (!isMapping(value)) {
     throw new ConfigError(
-      [{ path: "", message: "the top level must be a mapping with the keys source, target, state, scope, deprovision and safety" }],
+      [{ path: "", message: `the top level must be a mapping with the keys ${TOP_LEVEL_KEYS}` }],
       { file: path, hint: "start from config.example.yaml" },
     );
   }
@@ -145,6 +185,8 @@ function checkCrossKeyRules(root: unknown): ConfigIssue[] {
     }
   }
 
+  issues.push(...checkMappingRules(root));
+
   for (const reason of DEPROVISION_REASONS) {
     const rule = valueAt(root, ["deprovision", reason]);
     if (!isMapping(rule)) continue;
@@ -167,6 +209,28 @@ function checkCrossKeyRules(root: unknown): ConfigIssue[] {
   return issues;
 }
 
+/**
+ * Rules on the preset's mapping with the config's entries applied. Each part (preset, entries,
+ * matching) is validated on its own by the schema; a rule runs only when the parts it reads are.
+ */
+function checkMappingRules(root: unknown): ConfigIssue[] {
+  const preset = presetSchema.safeParse(valueAt(root, ["target", "preset"]));
+  if (!preset.success) return [];
+  const presetData = PRESETS[preset.data];
+  const user = userMappingSchema.safeParse(valueAt(root, ["mapping", "user"]));
+  const group = groupMappingSchema.safeParse(valueAt(root, ["mapping", "group"]));
+  const matching = matchingSchema.safeParse(valueAt(root, ["mapping", "matching"]));
+  const matchBy = matchBySchema.safeParse(valueAt(root, ["target", "matchBy"]));
+  const issues: ConfigIssue[] = [];
+  if (user.success) issues.push(...checkOverrides("user", presetData, user.data ?? [], "mapping.user"));
+  // A preset without groups ignores mapping.group (with a warning), so it is not held against the preset.
+  if (group.success && presetData.groups) issues.push(...checkOverrides("group", presetData, group.data ?? [], "mapping.group"));
+  if (user.success && matching.success && matchBy.success) {
+    issues.push(...checkMatching({ preset: presetData, overrides: user.data ?? [], matching: matching.data, matchBy: matchBy.data }));
+  }
+  return issues;
+}
+
 async function checkReferencedFiles(root: unknown, dir: string): Promise<ConfigIssue[]> {
   const caFile = valueAt(root, ["target", "tls", "caFile"]);
   if (typeof caFile !== "string" || caFile.trim() === "") return [];
@@ -185,8 +249,22 @@ async function checkReferencedFiles(root: unknown, dir: string): Promise<ConfigI
   return [];
 }
 
-function collectWarnings(file: ConfigFile, references: ReadonlyMap<string, readonly string[]>): string[] {
+function collectWarnings(file: ConfigFile, root: unknown, references: ReadonlyMap<string, readonly string[]>): string[] {
   const warnings: string[] = [];
+  if (file.target.matchBy) {
+    warnings.push(`target.matchBy is deprecated; use mapping.matching: [${MATCH_BY_EQUIVALENT[file.target.matchBy].join(", ")}]`);
+  }
+  const preset = PRESETS[file.target.preset];
+  if (!preset.groups) {
+    // Only what was written: the default (scoped) is no request for groups.
+    const asked = valueAt(root, ["provisionGroups"]);
+    if (file.provisionGroups !== "none" && asked !== undefined) {
+      warnings.push(`provisionGroups: ${file.provisionGroups} is ignored: ${preset.name} does not support groups, so none are provisioned`);
+    }
+    if ((file.mapping.group ?? []).length > 0) {
+      warnings.push(`mapping.group is ignored: ${preset.name} does not support groups, so none are provisioned`);
+    }
+  }
   if (!references.has("target.token")) {
     warnings.push("target.token is written in the config file; prefer ${env:NAME} or ${file:PATH} so the secret stays out of it");
   }
@@ -202,6 +280,8 @@ function collectWarnings(file: ConfigFile, references: ReadonlyMap<string, reado
 
 function buildConfig(file: ConfigFile, dir: string): Config {
   const { target } = file;
+  const preset = PRESETS[target.preset];
+  const matching = resolveMatching(preset, file.mapping.matching, target.matchBy);
   const groups = file.scope.groups?.map((g) => g.trim());
   return {
     source: { type: file.source.type, path: resolve(dir, file.source.path) },
@@ -213,18 +293,31 @@ function buildConfig(file: ConfigFile, dir: string): Config {
       timeoutSeconds: target.timeoutSeconds,
       retries: target.retries,
       pageSize: target.pageSize,
-      matchBy: target.matchBy,
+      matchBy: matching.includes("externalId") ? "externalId" : "userName",
       tls: {
         rejectUnauthorized: target.tls.rejectUnauthorized,
         ...(target.tls.caFile ? { caFile: resolve(dir, target.tls.caFile) } : {}),
       },
       allowInsecureHttp: target.allowInsecureHttp,
+      preset: preset.name,
+      dialect: target.dialect ?? preset.dialect,
+      maxMembersPerPatch: target.maxMembersPerPatch,
+      readGroupMembers: target.readGroupMembers ?? preset.readGroupMembers,
+      requireEmail: target.requireEmail ?? preset.requireEmail,
+      groups: preset.groups,
     },
     state: { path: resolve(dir, file.state.path) },
     scope: groups && groups.length > 0 ? { groups: [...new Set(groups)] } : {},
+    mapping: {
+      user: mergeEntries(preset.user, file.mapping.user ?? []),
+      group: preset.groups ? mergeEntries(preset.group, file.mapping.group ?? []) : [],
+      matching,
+    },
+    provisionGroups: preset.groups ? file.provisionGroups : "none",
     deprovision: Object.fromEntries(
       DEPROVISION_REASONS.map((reason) => [reason, toRule(file.deprovision[reason])]),
     ) as DeprovisionPolicy,
+    groupDeprovision: { delete: parseDelay(file.deprovision.groups.delete) ?? "never" },
     safety: { ...file.safety },
   };
 }

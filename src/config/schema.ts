@@ -9,6 +9,9 @@
  */
 import { z } from "zod";
 import { DELAY_SYNTAX, parseDelay } from "../core/delay.js";
+import { ExpressionError, parseExpression } from "../core/expression.js";
+import { parseScimPath } from "../core/scim-path.js";
+import { describeUnknownPreset, PRESET_NAMES } from "./presets.js";
 
 /** Placeholder in messages for the offending value; see format-issues.ts. */
 export const GOT = "{got}";
@@ -57,6 +60,8 @@ function delay(fallback: "now" | "never") {
     .default(fallback);
 }
 
+export const TOP_LEVEL_KEYS = "source, target, state, scope, provisionGroups, mapping, deprovision and safety";
+
 const LOOPBACK_HOSTS = new Set(["localhost", "[::1]"]);
 
 /** Plain-text http is tolerable only when the token never leaves the machine. */
@@ -84,6 +89,177 @@ export function describeUrlProblem(text: string): string | undefined {
   }
   return undefined;
 }
+
+export const presetSchema = z
+  .enum(PRESET_NAMES, {
+    error: (iss) =>
+      typeof iss.input === "string"
+        ? describeUnknownPreset(iss.input.trim(), GOT)
+        : `expected the name of a preset (${PRESET_NAMES.join(", ")}), got ${GOT}`,
+  })
+  .default("generic")
+  .describe("The app's ready-made mapping and settings: generic, comeet, commbox, recnice or komeet. See `scimsync presets`.");
+
+function matchAttribute(where: string) {
+  return z.enum(["externalId", "userName"], {
+    error: `expected externalId or userName, got ${GOT}; ${where} accepts only these two, the attributes that identify an account`,
+  });
+}
+
+export const matchBySchema = matchAttribute("target.matchBy")
+  .optional()
+  .describe("Deprecated: use mapping.matching. externalId = [externalId, userName], userName = [userName].");
+
+const MATCHING_EXPECTED = "expected a list of externalId and/or userName in the order they are tried, e.g. [externalId, userName]";
+
+export const matchingSchema = z
+  .array(matchAttribute("mapping.matching"), { error: expecting(MATCHING_EXPECTED) })
+  .min(1, { error: `must not be empty; ${MATCHING_EXPECTED}` })
+  .refine((list) => new Set(list).size === list.length, { error: `names an attribute twice; ${MATCHING_EXPECTED}` })
+  .optional()
+  .describe("Attributes an existing account is recognised by, tried in this order. Default: the preset's.");
+
+/** The forms a mapping target may take, for messages. */
+export const SCIM_PATH_FORMS =
+  'an attribute (title), a sub-attribute (name.givenName), one element of a multi-valued attribute (emails[type eq "work"].value) ' +
+  "or an extension attribute (urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department)";
+
+export type MappingKind = "user" | "group";
+
+/** What is wrong with a mapping target on its own; whether it is mapped twice is a cross-key rule. */
+export function describeTargetProblem(kind: MappingKind, text: string): string | undefined {
+  const path = parseScimPath(text);
+  if (!path) return `${GOT} is not a SCIM attribute path scimsync can write; use ${SCIM_PATH_FORMS}`;
+  if (path.schema) return undefined;
+  const attribute = path.attribute.toLowerCase();
+  if (attribute === "active") {
+    return "active cannot be mapped: scimsync sets it itself, suspending and reactivating accounts by the deprovision rules; remove this entry";
+  }
+  if (kind === "group" && attribute === "members") {
+    return "members cannot be mapped: a group's members are the directory group's members, written by scimsync; remove this entry";
+  }
+  return undefined;
+}
+
+const EXPRESSION_FORMS =
+  "an expression is a source attribute (givenName, extra.costCenter), a quoted literal ('Employee'), " +
+  "a function call (lower(email)) or a template ({givenName} {familyName})";
+
+/** Why an expression does not parse; the formatter fills in the expression itself (or the reference it came from). */
+export function describeExpressionProblem(text: string): string | undefined {
+  try {
+    parseExpression(text);
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof ExpressionError)) throw error;
+    return `${error.problem} at column ${error.column} of ${GOT}; ${EXPRESSION_FORMS}`;
+  }
+}
+
+function expression(what: string) {
+  return z
+    .string({ error: expecting(`expected ${what} as text, e.g. givenName or "{givenName} {familyName}"`) })
+    .refine((s) => describeExpressionProblem(s) === undefined, { error: (iss) => describeExpressionProblem(String(iss.input)) });
+}
+
+function isExternalId(target: string): boolean {
+  const path = parseScimPath(target);
+  return path !== undefined && !path.schema && !path.filter && !path.subAttribute && path.attribute.toLowerCase() === "externalid";
+}
+
+/** Checks that involve more than one key of an entry; zod runs them only when each key is valid on its own. */
+function checkEntry(kind: MappingKind, entry: MappingEntryInput, ctx: z.RefinementCtx): void {
+  if (entry.drop === true) {
+    const extra = (["source", "default", "clearWhenEmpty", "caseExact"] as const).filter((key) => entry[key] !== undefined);
+    if (extra.length > 0) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["drop"],
+        message: `drop: true removes the target, so the entry takes no ${extra.join(" or ")}; remove drop to map the target, or remove ${extra.join(" and ")}`,
+      });
+    }
+    return;
+  }
+  if (entry.source === undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["source"],
+      message: "is required; give an expression such as givenName, or drop: true to remove the target from the preset's mapping",
+    });
+    return;
+  }
+  // Anything but the directory's immutable id in externalId would make scimsync lose track of
+  // its own accounts when that value changes.
+  if (!isExternalId(entry.target) || describeExpressionProblem(entry.source) !== undefined) return;
+  const why =
+    `scimsync recognises the ${kind}s it manages by the directory's immutable id; map another identifier to another ` +
+    "attribute, e.g. urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber";
+  if (entry.source.trim() !== "id") {
+    ctx.addIssue({ code: "custom", path: ["source"], message: `externalId must be mapped from id, got ${GOT}; ${why}` });
+  } else if (entry.default !== undefined) {
+    ctx.addIssue({ code: "custom", path: ["default"], message: "externalId takes no default: id is never empty; remove default" });
+  }
+}
+
+interface MappingEntryInput {
+  target: string;
+  source?: string;
+  default?: string;
+  clearWhenEmpty?: boolean;
+  caseExact?: boolean;
+  drop?: boolean;
+}
+
+function mappingEntry(kind: MappingKind) {
+  return z
+    .strictObject(
+      {
+        target: z
+          .string({ error: expecting(`expected a SCIM attribute path: ${SCIM_PATH_FORMS}`) })
+          .refine((s) => describeTargetProblem(kind, s) === undefined, { error: (iss) => describeTargetProblem(kind, String(iss.input)) })
+          .describe('The SCIM attribute written, e.g. name.givenName or emails[type eq "work"].value.'),
+        source: expression("an expression over the directory's attributes")
+          .optional()
+          .describe("Expression giving the value: an attribute, a 'literal', a function call or a {template}."),
+        default: expression("an expression used when source gives nothing")
+          .optional()
+          .describe("Expression used when source gives nothing (empty or missing)."),
+        clearWhenEmpty: boolean()
+          .optional()
+          .describe("When source and default give nothing: true (default) clears the attribute in the app, false leaves the app's value."),
+        caseExact: boolean()
+          .optional()
+          .describe("Compare values case-sensitively. Default true; false for userName and emails."),
+        drop: boolean().optional().describe("true removes this target from the preset's mapping; the entry then has no source."),
+      },
+      {
+        error: (iss) => {
+          if (iss.code !== "invalid_type") return undefined;
+          return `expected a mapping entry such as { target: title, source: title }, got ${GOT}`;
+        },
+      },
+    )
+    .superRefine((entry, ctx) => checkEntry(kind, entry, ctx));
+}
+
+function mappingList(kind: MappingKind) {
+  const example = kind === "user" ? "[{ target: title, source: title }]" : "[{ target: displayName, source: displayName }]";
+  return z
+    .array(mappingEntry(kind), { error: expecting(`expected a list of mapping entries, e.g. ${example}`) })
+    .optional()
+    .describe(`${kind === "user" ? "User" : "Group"} entries that replace the preset's entry for the same target, add a target, or remove one (drop: true).`);
+}
+
+export const userMappingSchema = mappingList("user");
+export const groupMappingSchema = mappingList("group");
+
+/** One entry under mapping.user or mapping.group, as validated. */
+export type MappingOverride = NonNullable<z.output<typeof userMappingSchema>>[number];
+
+const mappingSchema = section(
+  { matching: matchingSchema, user: userMappingSchema, group: groupMappingSchema },
+  "the attribute mapping (matching, user, group)",
+);
 
 const TOKEN_EXPECTED = "expected the SCIM API token as text, best written as ${env:NAME} or ${file:PATH}";
 
@@ -147,10 +323,25 @@ const targetSchema = section(
       .describe("Seconds to wait for one response."),
     retries: wholeNumber(0, 10).default(4).describe("Retries of a failed request (429, 5xx, network), with backoff."),
     pageSize: wholeNumber(1, 1000).default(100).describe("Users asked for per page when listing the target."),
-    matchBy: z
-      .enum(["externalId", "userName"], { error: expecting("expected externalId or userName") })
-      .default("externalId")
-      .describe("How an existing target user is recognised as a directory user."),
+    preset: presetSchema,
+    dialect: z
+      .enum(["patch", "put", "entra-legacy"], { error: expecting("expected patch, put or entra-legacy") })
+      .optional()
+      .describe(
+        "How changes are written: patch (RFC 7644 PATCH), put (whole resource replaced), entra-legacy (PATCH as Entra ID sent it before 2020). Default: the preset's.",
+      ),
+    maxMembersPerPatch: wholeNumber(1, 1000).default(100).describe("Group members added or removed per PATCH request."),
+    readGroupMembers: z
+      .enum(["changed", "always", "never"], { error: expecting("expected changed, always or never") })
+      .optional()
+      .describe(
+        "When a group's members are read back from the app: changed (when the membership to write differs from the state file), " +
+          "always (every run), never (the app does not return members). Default: the preset's.",
+      ),
+    requireEmail: boolean()
+      .optional()
+      .describe("Skip (and report) users without a valid email address. Default: the preset's."),
+    matchBy: matchBySchema,
     tls: tlsSchema.prefault({}),
     allowInsecureHttp: boolean().default(false).describe("Allow http:// to a host other than this machine. The token travels unencrypted."),
   },
@@ -200,8 +391,16 @@ const deprovisionSchema = section(
     outOfScope: deprovisionRule("leaves the scope (the app is turned off for them)"),
     suspended: deprovisionRule("is suspended or disabled in the directory"),
     deleted: deprovisionRule("is deleted from the directory"),
+    groups: section(
+      {
+        delete: delay("never").describe(
+          "How long after a group leaves the directory (or provisionGroups) it is deleted from the target. Groups are never suspended.",
+        ),
+      },
+      "the group delete delay, e.g. { delete: 7d }",
+    ).prefault({}),
   },
-  "what to do when users leave (outOfScope, suspended, deleted)",
+  "what to do when users and groups leave (outOfScope, suspended, deleted, groups)",
 );
 
 const safetySchema = section(
@@ -223,13 +422,20 @@ export const configSchema = z.strictObject(
     target: targetSchema,
     state: stateSchema.prefault({}),
     scope: scopeSchema.prefault({}),
+    provisionGroups: z
+      .enum(["all", "scoped", "none"], { error: expecting("expected all, scoped or none") })
+      .default("scoped")
+      .describe(
+        "Which directory groups are pushed to the target: all, scoped (the scope groups and the groups nested in them; all without a group scope) or none.",
+      ),
+    mapping: mappingSchema.prefault({}),
     deprovision: deprovisionSchema.prefault({}),
     safety: safetySchema.prefault({}),
   },
   {
     error: (iss) => {
       if (iss.code !== "invalid_type") return undefined;
-      return `the top level must be a mapping with the keys source, target, state, scope, deprovision and safety, got ${GOT}`;
+      return `the top level must be a mapping with the keys ${TOP_LEVEL_KEYS}, got ${GOT}`;
     },
   },
 );

@@ -32,8 +32,11 @@ describe("scope", () => {
     writeFileSync(directory, csv(["ana", "cai", "dee"])); // ben moves out of Sales, dee moves in
     const second = await runCli(["sync", "--config", ctx.ws.config, "--output", "json", "--now", isoPlus(T0, DAY)], ctx.env);
     expect(second.code, second.stderr).toBe(0);
-    expect(second.json.actions.map((a: any) => [a.op, a.key, a.reason ?? null])).toEqual([
+    // The scope group itself is provisioned (provisionGroups: scoped): ben leaves it before his suspend.
+    expect(second.json.actions.map((a: any) => [a.op, a.key, a.reason ?? a.members ?? null])).toEqual([
       ["create", "dee@example.com", null],
+      ["add-members", "Sales", ["dee@example.com"]],
+      ["remove-members", "Sales", ["ben@example.com"]],
       ["suspend", "ben@example.com", "outOfScope"],
     ]);
     expect(activeOf("ben@example.com")).toBe(false);
