@@ -204,6 +204,7 @@ describe("groups through the engine", () => {
     expect(store.state!.groupMembersHidden).toBe(true);
     const third = await sync(hidingSandbox, { users, groups: [{ id: "g", displayName: "Ops", members: [users[0]!.id, users[1]!.id] }] }, store);
     expect(third.results).toEqual([]);
+    expect(third.plan.warnings).toContainEqual(expect.stringContaining("memberships are taken from the state file"));
   });
 
   it("Given a group gone from the directory and policy delete now, When synced, Then the group is deleted after its members' changes", async () => {

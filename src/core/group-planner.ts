@@ -271,6 +271,9 @@ export function planMemberships(
   const actions: PlannedAction[] = [];
   const warnings: string[] = [];
   let hidden = groupMembersHidden;
+  if (hidden && structure.bound.length > 0) {
+    warnings.push("the target does not return group members: memberships are taken from the state file, so members changed by hand in the app are not seen");
+  }
   const frozen = new Set<string>();
   for (const fate of fates.values()) if (fate.held && fate.targetId) frozen.add(fate.targetId);
 

@@ -78,8 +78,8 @@ export function renderHumanReport(report: JsonReport, style: Style): string {
   for (const [type, op] of sections) {
     const items = report.actions.filter((a) => a.op === op && a.type === type);
     if (items.length === 0) continue;
-    const noun = type === "Group" && (op === "create" || op === "update" || op === "delete") ? " group" : "";
-    out.push(style(["bold", COLORS[op]], `${HEADINGS[op]}${noun}${type === "Group" && noun === "" ? " (groups)" : ""} (${items.length})`));
+    const heading = type === "Group" ? `Groups: ${HEADINGS[op].toLowerCase()}` : HEADINGS[op];
+    out.push(style(["bold", COLORS[op]], `${heading} (${items.length})`));
     for (const a of items) {
       let line = `  ${style(COLORS[op], MARKS[op])} ${a.key}`;
       if (op === "create" && type === "User") line += style("dim", `  ${describeNewUser(a.changes)}`);
