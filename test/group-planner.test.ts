@@ -358,6 +358,120 @@ describe("groups: memberships", () => {
   });
 });
 
+describe("memberships: who is frozen, hidden members", () => {
+  it("Given a managed user whose directory record was skipped, When the group no longer lists them, Then their membership stays", () => {
+    const plan = planWithGroups(
+      { desired: [aDesiredGroup("sales", ["ada"])], actual: [aTargetGroup("sales")], memberReads: new Map([["g-sales", ["t-ada", "t-bob"]]]) },
+      {
+        stateGroups: { sales: aStateGroup("sales", ["t-ada", "t-bob"]) },
+        desired: [aDesiredUser({ id: "ada" }), aDesiredUser({ id: "cy" })],
+        extra: { protectedIds: ["bob"] },
+      },
+    );
+
+    expect(groupActions(plan)).toEqual([]);
+  });
+
+  it("Given a leaver whose suspension is 7 days out, When planned, Then the memberships stay until the account is suspended", () => {
+    const desired = [aDesiredUser({ id: "ada" }), aDesiredUser({ id: "bob" }, { status: "outOfScope" }), aDesiredUser({ id: "cy" })];
+    const groups = { desired: [aDesiredGroup("sales", ["ada"])], actual: [aTargetGroup("sales")], memberReads: new Map([["g-sales", ["t-ada", "t-bob"]]]) };
+    const stateGroups = { sales: aStateGroup("sales", ["t-ada", "t-bob"]) };
+
+    const now = planWithGroups(groups, { stateGroups, desired });
+    expect(now.actions).toEqual([]);
+    expect(now.scheduled).toContainEqual(expect.objectContaining({ op: "suspend", key: "bob@example.com", due: iso(days(7)) }));
+
+    const { users, actual } = everyoneManaged();
+    users.bob!.conditions = { outOfScope: iso(-days(7)) };
+    const later = planChanges(aPlanInput({ desired, actual, state: { ...aState(users), groups: stateGroups }, groups: aGroupInput(groups) }));
+    expect(later.actions.map((a) => `${a.op} ${a.key}`)).toEqual(["remove-members Sales", "suspend bob@example.com"]);
+  });
+
+  it("Given one group read empty (no members attribute) and another read with members, When planned, Then the empty one is taken as empty and refilled", () => {
+    const plan = planWithGroups(
+      {
+        desired: [aDesiredGroup("sales", ["ada"]), aDesiredGroup("ops", ["bob"])],
+        actual: [aTargetGroup("sales"), aTargetGroup("ops")],
+        memberReads: new Map<string, string[] | undefined>([
+          ["g-sales", undefined],
+          ["g-ops", []],
+        ]),
+      },
+      { stateGroups: { sales: aStateGroup("sales", ["t-ada"]), ops: aStateGroup("ops", ["t-bob"]) } },
+    );
+
+    expect(plan.state.groupMembersHidden).toBeUndefined();
+    expect(groupActions(plan).map((a) => [a.op, a.key, memberNames(a)])).toEqual([
+      ["add-members", "Ops", ["bob@example.com"]],
+      ["add-members", "Sales", ["ada@example.com"]],
+    ]);
+  });
+
+  it("Given the target was believed to hide members, When a read comes back with members, Then the belief is dropped", () => {
+    const { users, actual } = everyoneManaged();
+    const plan = planChanges(
+      aPlanInput({
+        desired: PEOPLE.map((id) => aDesiredUser({ id })),
+        actual,
+        state: { ...aState(users), groups: { sales: aStateGroup("sales", ["t-ada"]) }, groupMembersHidden: true },
+        groups: aGroupInput({ desired: [aDesiredGroup("sales", ["ada", "bob"])], actual: [aTargetGroup("sales")], memberReads: new Map([["g-sales", ["t-ada"]]]) }),
+      }),
+    );
+
+    expect(plan.state.groupMembersHidden).toBeUndefined();
+    expect(plan.warnings.join("\n")).not.toContain("does not return group members");
+  });
+
+  it("Given ids of users no longer managed in a group's record, When planned, Then they are forgotten", () => {
+    const plan = planWithGroups(
+      { desired: [aDesiredGroup("sales", ["ada"])], actual: [aTargetGroup("sales")] },
+      { stateGroups: { sales: aStateGroup("sales", ["t-ada", "t-gone"]) } },
+    );
+
+    expect(plan.state.groups.sales!.members).toEqual(["t-ada"]);
+  });
+
+  it("Given 100 managed users and 400 managed groups, When 40 users would be suspended, Then the user limit still blocks (groups do not dilute it)", () => {
+    const ids = Array.from({ length: 100 }, (_, i) => `u${i}`);
+    const users = Object.fromEntries(ids.map((id) => [id, aManagedRecord(id)]));
+    const stateGroups = Object.fromEntries(Array.from({ length: 400 }, (_, i) => [`g${i}`, aStateGroup(`g${i}`)]));
+    const desired = ids.map((id, i) => aDesiredUser({ id, active: i >= 40 }));
+    const plan = planChanges(
+      aPlanInput({
+        desired,
+        actual: ids.map((id) => aTargetUser({ id })),
+        state: { ...aState(users), groups: stateGroups },
+        safety: { maxDeprovisions: 1000, maxDeprovisionPercent: 20 },
+        groups: aGroupInput({ desired: Object.keys(stateGroups).map((id) => aDesiredGroup(id)), actual: Object.keys(stateGroups).map((id) => aTargetGroup(id)) }),
+      }),
+    );
+
+    expect(plan.safety).toMatchObject({ deprovisions: 40, blocked: true, reason: expect.stringContaining("40 of 100 managed users") });
+  });
+
+  it("Given one of 10 managed groups deleted and 2 of 100 users suspended, When planned, Then groups are judged against groups: 10% is within a 20% limit", () => {
+    const ids = Array.from({ length: 100 }, (_, i) => `u${i}`);
+    const users = Object.fromEntries(ids.map((id) => [id, aManagedRecord(id)]));
+    const stateGroups = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`g${i}`, aStateGroup(`g${i}`)]));
+    const plan = planChanges(
+      aPlanInput({
+        desired: ids.map((id, i) => aDesiredUser({ id, active: i >= 2 })),
+        actual: ids.map((id) => aTargetUser({ id })),
+        state: { ...aState(users), groups: stateGroups },
+        safety: { maxDeprovisions: 50, maxDeprovisionPercent: 20 },
+        groups: aGroupInput({
+          desired: Object.keys(stateGroups).slice(1).map((id) => aDesiredGroup(id)),
+          actual: Object.keys(stateGroups).map((id) => aTargetGroup(id)),
+          policy: { delete: 0 },
+        }),
+      }),
+    );
+
+    expect(plan.safety).toMatchObject({ deprovisions: 3, blocked: false });
+    expect(plan.actions.filter((a) => a.op === "delete").map((a) => a.key)).toEqual(["G0"]);
+  });
+});
+
 describe("groupsNeedingMemberReads", () => {
   const users = Object.fromEntries(PEOPLE.map((id) => [id, aManagedRecord(id)]));
   const state = (groups: Record<string, StateGroup>, hidden = false) => ({ users, groups, ...(hidden ? { groupMembersHidden: true } : {}) });
@@ -380,8 +494,10 @@ describe("groupsNeedingMemberReads", () => {
     ]);
   });
 
-  it("Given the target is known to hide members, Then nothing is read", () => {
-    expect(groupsNeedingMemberReads([aDesiredGroup("sales", ["bob"])], [aTargetGroup("sales")], state({ sales: aStateGroup("sales") }, true), GROUP_MAPPING, "always")).toEqual([]);
+  it("Given the target is believed to hide members and mode always, Then groups are still read (an answer with members proves otherwise)", () => {
+    expect(groupsNeedingMemberReads([aDesiredGroup("sales", ["bob"])], [aTargetGroup("sales")], state({ sales: aStateGroup("sales") }, true), GROUP_MAPPING, "always")).toEqual([
+      "g-sales",
+    ]);
   });
 });
 
@@ -476,6 +592,25 @@ describe("manager references", () => {
     const plan = planChanges(aPlanInput({ mapping: withManager, desired: [desire("ada", "zed")], actual: [ada], state: aState({ ada: aManagedRecord("ada") }) }));
 
     expect(plan.actions).toEqual([]);
+  });
+
+  it("Given the manager's account is deleted in this run, When planned, Then the report's manager attribute is cleared, not left dangling", () => {
+    const ada = aTargetUser({ id: "ada" }, { edit: (r) => ((r[ENTERPRISE_USER] as Record<string, unknown>).manager = { value: "t-bob" }) });
+    const bobLeft = { deleted: { suspend: 0, delete: 0 }, suspended: { suspend: 0, delete: "never" as const }, outOfScope: { suspend: 0, delete: "never" as const } };
+    const plan = planChanges(
+      aPlanInput({
+        mapping: withManager,
+        policy: bobLeft,
+        desired: [desire("ada", "bob")],
+        actual: [ada, aTargetUser({ id: "bob" })],
+        state: aState({ ada: aManagedRecord("ada"), bob: aManagedRecord("bob") }),
+      }),
+    );
+
+    expect(plan.actions.map((a) => [a.op, a.key, a.changes])).toEqual([
+      ["update", "ada@example.com", { [MANAGER]: { from: "t-bob", to: null } }],
+      ["delete", "bob@example.com", {}],
+    ]);
   });
 
   it("Given the manager was removed in the directory, When planned, Then the manager attribute is cleared", () => {

@@ -256,6 +256,33 @@ describe("manager references through the engine", () => {
 });
 
 describe("the put dialect", () => {
+  it("Given one run that both adds and removes members of a group, When written with PUT, Then both changes land (no lost update)", async () => {
+    const users = people(4);
+    const store = new MemoryStore();
+    const ids = users.map((u) => u.id);
+    await sync(sandbox, { users, groups: [{ id: "g", displayName: "Team", members: ids.slice(0, 2) }] }, store, { dialect: "put" });
+
+    const report = await sync(sandbox, { users, groups: [{ id: "g", displayName: "Team", members: ids.slice(1, 4) }] }, store, { dialect: "put" });
+
+    expect(report.results.map((r) => [r.op, r.status])).toEqual([
+      ["add-members", "ok"],
+      ["remove-members", "ok"],
+    ]);
+    expect(membersOf(sandbox, "Team")).toEqual(users.slice(1, 4).map((u) => idOf(sandbox, u.userName)).sort());
+  });
+
+  it("Given a PUT-only target that does not return members, When a group is renamed, Then nothing is written and the failure says why", async () => {
+    const users = people(2);
+    const store = new MemoryStore();
+    await sync(hidingSandbox, { users, groups: [{ id: "g", displayName: "Desk", members: [users[0]!.id] }] }, store, { dialect: "put" });
+
+    const report = await sync(hidingSandbox, { users, groups: [{ id: "g", displayName: "Front Desk", members: [users[0]!.id] }] }, store, { dialect: "put" });
+
+    expect(report.results).toEqual([expect.objectContaining({ op: "update", status: "failed", error: expect.stringContaining("would remove them all") })]);
+    expect(hidingSandbox.requests.filter((r) => r.method === "PUT")).toEqual([]);
+    expect(hidingSandbox.groups()[0]!.members).toHaveLength(1);
+  });
+
   it("Given a PUT-only target, When a user and a group change, Then they are written with GET + PUT and never PATCH", async () => {
     const users = people(3);
     const store = new MemoryStore();

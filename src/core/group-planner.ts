@@ -40,8 +40,13 @@ export interface UserFate {
   targetId?: string;
   /** The account is created in this run: its id is known only at apply time. */
   pending?: boolean;
-  /** Held users keep exactly the memberships they have. */
-  held?: boolean;
+  /**
+   * Memberships left exactly as they are: a held user, a user whose directory record was skipped,
+   * or a leaver whose suspension is not due yet (memberships go with the account, not before).
+   */
+  frozen?: boolean;
+  /** On the way out and suspended or deleted in this run, or already inactive: memberships go. */
+  leaving?: boolean;
   /** Reactivated in this run: the target may have dropped its memberships while it was inactive. */
   unsuspended?: boolean;
 }
@@ -115,7 +120,9 @@ export function groupsNeedingMemberReads(
   mapping: CompiledEntry[],
   mode: ReadGroupMembers,
 ): string[] {
-  if (mode === "never" || state.groupMembersHidden) return [];
+  // A target known to hide members is still read when something changed: its answer then tells
+  // nothing, but a target that does answer with members proves the flag wrong and clears it.
+  if (mode === "never") return [];
   const index = new GroupIndex(actual);
   const reads: string[] = [];
   for (const record of Object.values(state.groups)) if (index.byId.has(record.targetId)) index.claimed.add(record.targetId);
@@ -246,13 +253,17 @@ export function planGroupStructure(
   return out;
 }
 
-export interface MembershipOptions {
-  /** No removal at all: the directory may have been read incompletely. */
+export interface MembershipContext {
+  /** What becomes of every managed, created or desired user, by source id. */
+  fates: ReadonlyMap<string, UserFate>;
+  /** Target id -> source id of every managed user. */
+  managedTargetIds: ReadonlyMap<string, string>;
+  /** Learned in an earlier run: the target does not return members. */
+  groupMembersHidden: boolean;
+  /** false: no removal at all, since the directory may have been read incompletely. */
   removalsAllowed: boolean;
-  /** A safety limit holds back deprovisioning: memberships of users on their way out are kept too. */
+  /** A safety limit holds back deprovisioning: leavers keep their memberships too. */
   deprovisionBlocked: boolean;
-  /** Source ids of users whose status is not active (suspended, out of scope, deleted). */
-  leaving: ReadonlySet<string>;
 }
 
 /**
@@ -263,19 +274,22 @@ export interface MembershipOptions {
 export function planMemberships(
   input: GroupPlanInput,
   structure: GroupStructure,
-  fates: ReadonlyMap<string, UserFate>,
-  managedTargetIds: ReadonlyMap<string, string>,
-  groupMembersHidden: boolean,
-  options: MembershipOptions,
+  context: MembershipContext,
 ): { actions: PlannedAction[]; warnings: string[]; groupMembersHidden: boolean } {
+  const { fates, managedTargetIds } = context;
   const actions: PlannedAction[] = [];
   const warnings: string[] = [];
-  let hidden = groupMembersHidden;
-  if (hidden && structure.bound.length > 0) {
+  const frozen = new Set<string>();
+  for (const fate of fates.values()) if (fate.frozen && fate.targetId) frozen.add(fate.targetId);
+  // Ids of users no longer managed (their account vanished) are forgotten: they would otherwise
+  // make every group look changed on every run.
+  for (const record of Object.values(structure.groups)) record.members = record.members.filter((id) => managedTargetIds.has(id));
+
+  const hidden = judgeHiddenMembers(input, structure, context.groupMembersHidden);
+  if (hidden.learned) warnings.push("the target does not return group members; scimsync keeps track of memberships in its state file from now on");
+  else if (hidden.value && structure.bound.length > 0) {
     warnings.push("the target does not return group members: memberships are taken from the state file, so members changed by hand in the app are not seen");
   }
-  const frozen = new Set<string>();
-  for (const fate of fates.values()) if (fate.held && fate.targetId) frozen.add(fate.targetId);
 
   for (const { want, target } of structure.bound) {
     const record = structure.groups[want.sourceId];
@@ -283,17 +297,15 @@ export function planMemberships(
     let fresh = false;
     if (!target) actual = [];
     else {
-      const read = target.members !== undefined ? target.members : input.memberReads?.get(target.id);
-      const wasRead = target.members !== undefined || (input.memberReads?.has(target.id) ?? false);
-      if (wasRead && read !== undefined) {
-        actual = read;
+      const read = readMembers(input, target);
+      if (read.members) {
+        actual = read.members;
         fresh = true;
-      } else if (wasRead && (record?.members.length ?? 0) > 0 && !hidden) {
-        // We added members and the target answers without any: it hides them, like some apps do.
-        hidden = true;
-        warnings.push("the target does not return group members; scimsync keeps track of memberships in its state file from now on");
-        actual = record?.members ?? [];
-      } else actual = wasRead ? [] : (record?.members ?? []);
+      } else if (read.read && !hidden.value) {
+        // Servers leave `members` out of an empty group.
+        actual = [];
+        fresh = true;
+      } else actual = record?.members ?? [];
     }
     const actualSet = new Set(actual);
     if (record && fresh) record.members = actual.filter((id) => managedTargetIds.has(id));
@@ -302,7 +314,7 @@ export function planMemberships(
     const adds: MemberRef[] = [];
     for (const memberId of want.memberIds) {
       const fate = fates.get(memberId);
-      if (!fate || fate.held) continue;
+      if (!fate || fate.frozen) continue;
       if (fate.pending) {
         adds.push({ sourceId: memberId, userName: fate.userName });
         continue;
@@ -314,11 +326,11 @@ export function planMemberships(
       if (!actualSet.has(fate.targetId) || (fate.unsuspended && !fresh)) adds.push({ sourceId: memberId, targetId: fate.targetId, userName: fate.userName });
     }
     const removes: MemberRef[] = [];
-    if (options.removalsAllowed) {
+    if (context.removalsAllowed) {
       for (const targetId of actualSet) {
         const sourceId = managedTargetIds.get(targetId);
         if (sourceId === undefined || wanted.has(targetId) || frozen.has(targetId)) continue;
-        if (options.deprovisionBlocked && options.leaving.has(sourceId)) continue;
+        if (context.deprovisionBlocked && fates.get(sourceId)?.leaving) continue;
         removes.push({ sourceId, targetId, userName: fates.get(sourceId)?.userName ?? targetId });
       }
     }
@@ -328,5 +340,34 @@ export function planMemberships(
     if (adds.length > 0) actions.push({ ...base, ...targetId, op: "add-members", members: adds.sort(byName) });
     if (removes.length > 0) actions.push({ ...base, ...targetId, op: "remove-members", members: removes.sort(byName) });
   }
-  return { actions, warnings, groupMembersHidden: hidden };
+  return { actions, warnings, groupMembersHidden: hidden.value };
+}
+
+/** Members of a group as read this run: from the listing (a target that ignores excludedAttributes) or a GET. */
+function readMembers(input: GroupPlanInput, target: TargetGroup): { read: boolean; members?: string[] } {
+  if (target.members !== undefined) return { read: true, members: target.members };
+  if (!input.memberReads?.has(target.id)) return { read: false };
+  const members = input.memberReads.get(target.id);
+  return members === undefined ? { read: true } : { read: true, members };
+}
+
+/**
+ * Whether the target hides group members. Any group answered with `members` proves it does not.
+ * Only when every group read this run came back without members, one of them a group we
+ * recorded members for, is it taken to hide them: a single group emptied by hand would look the
+ * same, but then another group's members clear the flag as soon as they are read.
+ */
+function judgeHiddenMembers(input: GroupPlanInput, structure: GroupStructure, known: boolean): { value: boolean; learned: boolean } {
+  let answeredWithMembers = false;
+  let recordedButMissing = false;
+  for (const { want, target } of structure.bound) {
+    if (!target) continue;
+    const read = readMembers(input, target);
+    if (!read.read) continue;
+    if (read.members) answeredWithMembers = true;
+    else if ((structure.groups[want.sourceId]?.members.length ?? 0) > 0) recordedButMissing = true;
+  }
+  if (answeredWithMembers) return { value: false, learned: false };
+  if (recordedButMissing && !known) return { value: true, learned: true };
+  return { value: known, learned: false };
 }

@@ -18,6 +18,7 @@ import { diffUser, type CompiledEntry, type MatchAttribute, type MatchBy } from 
 import { isInactiveStranger, TargetIndex } from "./target-index.js";
 import { exceedsLimits, judgeSafety } from "./safety.js";
 import { compareKeys } from "./compare-keys.js";
+import { applyRank } from "./apply-phases.js";
 import { planGroupStructure, planMemberships, type GroupPlanInput, type UserFate } from "./group-planner.js";
 
 export { judgeSafety } from "./safety.js";
@@ -54,19 +55,6 @@ export interface PlanInput {
   warnings?: string[];
   /** Absent: groups are not in play (an app without groups, or provisionGroups none with none managed). */
   groups?: GroupPlanInput;
-}
-
-/**
- * The order actions are applied in, which is also the order of the plan: a user's memberships
- * need the user to exist, a group's members need the group, and memberships go before the user
- * or the group is suspended or deleted.
- */
-export function applyRank(action: Pick<PlannedAction, "op" | "type" | "pendingReferences">): number {
-  if (action.type === "Group") {
-    return { create: 3, update: 4, "add-members": 5, "remove-members": 6, delete: 9, suspend: 9, unsuspend: 9 }[action.op];
-  }
-  if (action.op === "create" || action.pendingReferences) return 2;
-  return { unsuspend: 0, update: 1, create: 2, suspend: 7, delete: 8, "add-members": 5, "remove-members": 6 }[action.op];
 }
 
 const OP_ORDER: Record<ActionOp, number> = { unsuspend: 0, update: 1, create: 2, suspend: 3, delete: 4, "add-members": 5, "remove-members": 6 };
@@ -311,14 +299,20 @@ export function planChanges(input: PlanInput): Plan {
 
   // What becomes of every user, for references and memberships.
   const deleting = new Set(actions.filter((a) => a.op === "delete").map((a) => a.sourceId));
+  const deprovisioning = new Set(actions.filter((a) => a.op === "suspend" || a.op === "delete").map((a) => a.sourceId));
   const fates = new Map<string, UserFate>();
   for (const [sourceId, record] of Object.entries(users)) {
     const fate: UserFate = { userName: record.userName };
     const target = located.get(sourceId);
     if (target && !deleting.has(sourceId)) fate.targetId = target.id;
-    if (heldIds.has(sourceId)) {
-      fate.held = true;
+    if (heldIds.has(sourceId) || protectedIds.has(sourceId) || protectedNames.has(record.userName.toLowerCase())) {
+      fate.frozen = true;
       fate.targetId = record.targetId;
+    } else if (desiredById.get(sourceId)?.status !== "active") {
+      // A leaver's memberships go with the account: when it is suspended or deleted, not while
+      // the delay runs, so a wrong export or scope cannot strip permissions faster than accounts.
+      if (deprovisioning.has(sourceId) || (target && !target.active)) fate.leaving = true;
+      else fate.frozen = true;
     }
     fates.set(sourceId, fate);
   }
@@ -332,10 +326,12 @@ export function planChanges(input: PlanInput): Plan {
     let pending: Record<string, string> | undefined;
     for (const [path, sourceId] of Object.entries(want.references)) {
       const fate = fates.get(sourceId);
-      if (fate?.targetId && !fate.held) attributes[path] = fate.targetId;
+      if (fate?.targetId && !fate.frozen) attributes[path] = fate.targetId;
       else if (fate?.pending) (pending ??= {})[path] = sourceId;
-      // Otherwise the manager is not on the target (out of scope, not yet created, held): the
-      // attribute is left as the target has it rather than cleared or pointed at nothing.
+      // A managed manager whose account is deleted now (or gone) would be a dangling reference.
+      else if (fate && !fate.frozen && !fate.targetId) attributes[path] = null;
+      // Otherwise the manager is not ours to point at (out of scope, held): the attribute is
+      // left as the target has it rather than cleared or pointed at nothing.
     }
     return { attributes, pending };
   };
@@ -385,7 +381,7 @@ export function planChanges(input: PlanInput): Plan {
     managedGroups = Object.keys(input.state.groups).length;
   }
 
-  const safety = judgeSafety(actions, managedCount + managedGroups, input.safety, input.allowMassDeprovision ?? false);
+  const safety = judgeSafety(actions, { users: managedCount, groups: managedGroups }, input.safety, input.allowMassDeprovision ?? false);
   if (vanishedReason) {
     safety.blocked = true;
     safety.reason = safety.reason ? `${safety.reason}; ${vanishedReason}` : vanishedReason;
@@ -398,11 +394,12 @@ export function planChanges(input: PlanInput): Plan {
   if (input.groups && structure) {
     const managedTargetIds = new Map<string, string>();
     for (const [sourceId, record] of Object.entries(users)) managedTargetIds.set(record.targetId, sourceId);
-    const leaving = new Set<string>(Object.keys(users).filter((id) => desiredById.get(id)?.status !== "active"));
-    const memberships = planMemberships(input.groups, structure, fates, managedTargetIds, groupMembersHidden, {
+    const memberships = planMemberships(input.groups, structure, {
+      fates,
+      managedTargetIds,
+      groupMembersHidden,
       removalsAllowed: input.deprovisioningAllowed,
       deprovisionBlocked: safety.blocked,
-      leaving,
     });
     actions.push(...memberships.actions);
     warnings.push(...memberships.warnings);

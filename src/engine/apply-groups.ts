@@ -27,8 +27,7 @@ export async function runGroupAction(action: PlannedAction, state: SyncState, op
     case "update": {
       const targetId = action.targetId!;
       if (options.dialect === "put") {
-        const current = await groups.getGroup(targetId);
-        if (!current) throw new TargetError(`the group ${targetId} is no longer on the target`, { status: 404 });
+        const current = await readForPut(groups, targetId, state.groups[action.sourceId]);
         await groups.replaceGroup(targetId, applyChanges(current.resource, action.changes, mapping));
       } else {
         await groups.patchGroup(targetId, buildPatchOperations(action.changes, {}, mapping));
@@ -77,7 +76,9 @@ async function createGroup(action: PlannedAction, state: SyncState, groups: Grou
     }
     const same = found.filter((g) => g.displayName.toLowerCase() === action.key.toLowerCase());
     const taken = new Set(Object.values(state.groups).map((g) => g.targetId));
-    const free = same.filter((g) => !taken.has(g.id));
+    // The planner's rule: a group carrying another directory group's externalId is not ours to take.
+    const mapsExternalId = mapping.some((e) => e.target.toLowerCase() === "externalid");
+    const free = same.filter((g) => !taken.has(g.id) && !(mapsExternalId && g.externalId && g.externalId !== action.sourceId));
     if (free.length !== 1) {
       throw new TargetError(
         same.length === 0
@@ -89,7 +90,14 @@ async function createGroup(action: PlannedAction, state: SyncState, groups: Grou
     const existing = free[0]!;
     record(existing, error.ambiguous ? "created" : "adopted");
     const changes = diffUser(action.attributes ?? {}, existing.resource, mapping);
-    if (Object.keys(changes).length > 0) await groups.patchGroup(existing.id, buildPatchOperations(changes, existing.resource, mapping));
+    if (Object.keys(changes).length > 0) {
+      if (options.dialect === "put") {
+        const current = await readForPut(groups, existing.id, state.groups[action.sourceId]);
+        await groups.replaceGroup(existing.id, applyChanges(current.resource, changes, mapping));
+      } else {
+        await groups.patchGroup(existing.id, buildPatchOperations(changes, existing.resource, mapping));
+      }
+    }
     return error.ambiguous
       ? "the create's answer was lost; found the group on the target and took it over"
       : "the target already had this group (409); adopted it instead of creating a duplicate";
@@ -130,6 +138,22 @@ async function changeMembers(action: PlannedAction, state: SyncState, groups: Gr
   return undefined;
 }
 
+/**
+ * The group as a PUT must send it back. A read without members, of a group we know has some,
+ * means the target does not return them: a PUT would then remove every member, so nothing is
+ * written.
+ */
+async function readForPut(groups: GroupTarget, groupId: string, record: StateGroup | undefined): Promise<TargetGroup> {
+  const current = await groups.getGroup(groupId);
+  if (!current) throw new TargetError(`the group ${groupId} is no longer on the target`, { status: 404 });
+  if (current.members === undefined && (record?.members.length ?? 0) > 0) {
+    throw new TargetError(`the target returned group ${current.displayName} without its members, so replacing it (dialect put) would remove them all; not written`, {
+      hint: "use dialect patch for this app, or ask the vendor how its SCIM API returns group members",
+    });
+  }
+  return current;
+}
+
 function addOperation(ids: string[]): PatchOperation[] {
   return [{ op: "add", path: "members", value: ids.map((value) => ({ value })) }];
 }
@@ -140,13 +164,12 @@ function removeOperations(ids: string[]): PatchOperation[] {
 }
 
 /**
- * A PUT-only target gets the whole member list. It is read fresh (unless the target hides
- * members: then the state's list is all we have), so members added by hand are kept.
+ * A PUT-only target gets the whole group, members included, read fresh so that members added by
+ * hand in the app are kept.
  */
 async function putMembers(groupId: string, record: StateGroup, chunk: string[], adding: boolean, groups: GroupTarget, options: ApplyOptions): Promise<void> {
-  const current = await groups.getGroup(groupId);
-  if (!current) throw new TargetError(`the group ${groupId} is no longer on the target`, { status: 404 });
-  const members = new Set(current.members ?? record.members);
+  const current = await readForPut(groups, groupId, record);
+  const members = new Set(current.members ?? []);
   for (const id of chunk) adding ? members.add(id) : members.delete(id);
   const resource = applyChanges(current.resource, {}, options.groupMapping ?? []);
   resource.members = [...members].map((value) => ({ value }));

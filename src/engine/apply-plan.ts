@@ -1,7 +1,7 @@
 import type { Plan, PlannedAction, StateUser, SyncState, TargetUser } from "../core/model.js";
 import type { GroupTarget, UserTarget } from "../core/ports.js";
 import { isInactiveStranger } from "../core/target-index.js";
-import { applyRank } from "../core/planner.js";
+import { APPLY_PHASES, applyPhase } from "../core/apply-phases.js";
 import {
   applyChanges,
   buildPatchOperations,
@@ -45,11 +45,6 @@ export interface ApplyOutcome {
   authError?: TargetAuthError;
 }
 
-/**
- * Phases run one after another, in the planner's apply order: memberships need their users and
- * groups to exist, and go before users are suspended or deleted.
- */
-const PHASES: number[][] = [[0, 1], [2], [3], [4], [5, 6], [7], [8], [9]];
 
 /** Runs the plan's actions, never anything else. Safety-blocked deprovisions are skipped, not tried. */
 export async function applyPlan(plan: Plan, options: ApplyOptions): Promise<ApplyOutcome> {
@@ -67,8 +62,9 @@ export async function applyPlan(plan: Plan, options: ApplyOptions): Promise<Appl
   };
 
   options.onEvent?.({ type: "apply-start", total });
-  for (const phase of PHASES) {
-    const queue = plan.actions.filter((a) => phase.includes(applyRank(a)));
+  // Phases run one after another (see APPLY_PHASES for why in this order).
+  for (const phase of APPLY_PHASES) {
+    const queue = plan.actions.filter((a) => applyPhase(a) === phase);
     const runOne = async (action: PlannedAction): Promise<void> => {
       const base: ActionResult = { ...action, status: "planned" };
       if ((action.op === "suspend" || action.op === "delete") && plan.safety.blocked) {
@@ -107,8 +103,6 @@ export async function applyPlan(plan: Plan, options: ApplyOptions): Promise<Appl
 /**
  * Splits a phase into waves so that an action referring to a user created in the same phase (a
  * report whose manager is a new hire too) runs after that create. Most phases are one wave.
- * A cycle (two new hires managing each other) is cut: the rest run in a last wave, where
- * references still unresolved are left for the next run.
  */
 function inWaves(queue: PlannedAction[]): PlannedAction[][] {
   if (!queue.some((a) => a.pendingReferences)) return [queue];
@@ -117,11 +111,10 @@ function inWaves(queue: PlannedAction[]): PlannedAction[][] {
   const done = new Set<string>();
   let left = queue;
   while (left.length > 0) {
-    const ready = left.filter((a) => Object.values(a.pendingReferences ?? {}).every((id) => !creating.has(id) || done.has(id) || id === a.sourceId));
-    if (ready.length === 0) {
-      waves.push(left);
-      break;
-    }
+    let ready = left.filter((a) => Object.values(a.pendingReferences ?? {}).every((id) => !creating.has(id) || done.has(id) || id === a.sourceId));
+    // A cycle: one action goes ahead without its reference (the next run sets it), which
+    // unblocks the rest of the cycle.
+    if (ready.length === 0) ready = [left[0]!];
     waves.push(ready);
     for (const a of ready) if (a.op === "create") done.add(a.sourceId);
     const readySet = new Set(ready);
@@ -142,7 +135,7 @@ function resolvePending(action: PlannedAction, state: SyncState): { changes: Pla
       if (attributes) attributes[path] = targetId;
     } else {
       delete changes[path];
-      missing.push(`${path.replace(/^.*:/, "")} not set: ${sourceId} was not created`);
+      missing.push(`${path.replace(/^.*:/, "")} not set yet: ${sourceId} had no account at this point (not created, or created later in this run); the next run sets it`);
     }
   }
   return attributes ? { changes, attributes, missing } : { changes, missing };
