@@ -333,7 +333,51 @@ describe("loadConfig with presets and mappings", () => {
     const { config, warnings } = await load((c) => (c.target.matchBy = matchBy));
     expect(config.mapping.matching).toEqual(matching);
     expect(config.target.matchBy).toBe(matchBy);
-    expect(warnings).toEqual([`target.matchBy is deprecated; use mapping.matching: [${matching.join(", ")}]`]);
+    expect(warnings[0]).toMatch(new RegExp(`^target\\.matchBy is deprecated; use mapping\\.matching: \\[${matching.join(", ")}\\]`));
+    expect(warnings).toHaveLength(1);
+  });
+
+  it("Given the deprecated matchBy: externalId, the preset's externalId entry stays", async () => {
+    const { config, warnings } = await load((c) => (c.target.matchBy = "externalId"));
+    expect(config.mapping.user).toEqual(PRESETS.generic.user);
+    expect(warnings).toEqual(["target.matchBy is deprecated; use mapping.matching: [externalId, userName]"]);
+  });
+
+  it("Given the deprecated matchBy: userName and no externalId entry, externalId is dropped as before, and the warning says so", async () => {
+    const { config, warnings } = await load((c) => (c.target.matchBy = "userName"));
+    expect(config.mapping.user).toEqual(PRESETS.generic.user.filter((e) => e.target !== "externalId"));
+    expect(config.mapping.group).toEqual(PRESETS.generic.group);
+    expect(warnings).toEqual([
+      "target.matchBy is deprecated; use mapping.matching: [userName]; target.matchBy: userName also stops sending externalId, as before; " +
+        "to keep that with mapping.matching, add { target: externalId, drop: true } to mapping.user",
+    ]);
+  });
+
+  it.each([
+    ["maps externalId", { target: "ExternalId", source: "id", clearWhenEmpty: false }, { target: "externalId", source: "id", clearWhenEmpty: false }],
+    ["drops externalId", { target: "externalId", drop: true }, undefined],
+  ])("Given the deprecated matchBy: userName and mapping.user that %s, the config's entry decides and the warning is the plain one", async (_name, entry, expected) => {
+    const { config, warnings } = await load((c) => {
+      c.target.matchBy = "userName";
+      c.mapping = { user: [entry] };
+    });
+    expect(config.mapping.user.find((e) => e.target.toLowerCase() === "externalid")).toEqual(expected);
+    expect(warnings).toEqual(["target.matchBy is deprecated; use mapping.matching: [userName]"]);
+  });
+
+  it("Given the deprecated matchBy: userName with a preset without externalId, its mapping is unchanged and the warning is the plain one", async () => {
+    const { config, warnings } = await load((c) => {
+      c.target.preset = "commbox";
+      c.target.matchBy = "userName";
+    });
+    expect(config.mapping.user).toEqual(PRESETS.commbox.user);
+    expect(warnings).toEqual(["target.matchBy is deprecated; use mapping.matching: [userName]"]);
+  });
+
+  it("Given mapping.matching: [userName] without matchBy, the preset's externalId entry stays (only the deprecated key drops it)", async () => {
+    const { config, warnings } = await load((c) => (c.mapping = { matching: ["userName"] }));
+    expect(config.mapping.user).toEqual(PRESETS.generic.user);
+    expect(warnings).toEqual([]);
   });
 
   it("Given provisionGroups written for a preset without groups, it warns that none are provisioned", async () => {

@@ -101,8 +101,8 @@ describe("FileSource with the examples", () => {
     expect(byId.get("u-2004")).not.toHaveProperty("displayName");
     expect(byId.get("u-2001")).not.toHaveProperty("department");
     const engineering = snapshot.groups.find((g) => g.displayName === "Engineering");
-    expect(engineering).toEqual({ id: "Engineering", displayName: "Engineering", members: ["u-2002", "u-2003", "u-2004"] });
-    expect(snapshot.groups.find((g) => g.id === "All Staff")?.members).toHaveLength(10);
+    expect(engineering).toEqual({ id: "engineering", displayName: "Engineering", members: ["u-2002", "u-2003", "u-2004"] });
+    expect(snapshot.groups.find((g) => g.id === "all staff")?.members).toHaveLength(10);
     expect(byId.get("u-2002")).toMatchObject({
       preferredLanguage: "en-GB",
       roles: ["Hiring Manager", "Interviewer"],
@@ -446,9 +446,44 @@ describe("FileSource with CSV", () => {
     expect(snapshot.users[4]?.title).toBe("Lead, Support");
     expect(snapshot.users[1]).not.toHaveProperty("title");
     expect(snapshot.groups).toEqual([
-      { id: "Engineering", displayName: "Engineering", members: ["u-1", "u-2"] },
-      { id: "All Staff", displayName: "All Staff", members: ["u-1", "u-4"] },
+      { id: "engineering", displayName: "Engineering", members: ["u-1", "u-2"] },
+      { id: "all staff", displayName: "All Staff", members: ["u-1", "u-4"] },
     ]);
+  });
+
+  it("Given one group spelt in two cases, When the rows are reordered, Then its id stays the name lower-cased and only the displayName follows the first spelling", async () => {
+    const ana = "u-1,ana@example.com,ana@example.com,Ana,Lima,yes,,Sales";
+    const bo = "u-2,bo@example.com,bo@example.com,Bo,Berg,yes,,sales";
+    const first = await readFileText("people.csv", [HEADER, ana, bo].join("\n"));
+    const reordered = await readFileText("people.csv", [HEADER, bo, ana].join("\n"));
+    expect(first.groups).toEqual([{ id: "sales", displayName: "Sales", members: ["u-1", "u-2"] }]);
+    expect(reordered.groups).toEqual([{ id: "sales", displayName: "sales", members: ["u-2", "u-1"] }]);
+  });
+
+  it("Given a group whose only member's row is skipped, Then the group stays in the directory with that user's id as its member", async () => {
+    const text = [
+      HEADER,
+      "u-1,ana@example.com,ana@example.com,Ana,Lima,yes,,Everyone",
+      "u-2,bo@example.com,bo(at)example.com,Bo,Berg,yes,,Finance;Everyone",
+      ",cy@example.com,cy@example.com,Cy,Cole,yes,,Legal",
+    ].join("\n");
+    const snapshot = await readFileText("people.csv", text);
+    expect(snapshot.users.map((u) => u.id)).toEqual(["u-1"]);
+    expect(snapshot.problems.map((p) => p.location)).toEqual(["line 3", "line 4"]);
+    expect(snapshot.protectedIds).toEqual(["u-2"]);
+    // The row without an id names no member, but its group is still in the directory.
+    expect(snapshot.groups).toEqual([
+      { id: "everyone", displayName: "Everyone", members: ["u-1", "u-2"] },
+      { id: "finance", displayName: "Finance", members: ["u-2"] },
+      { id: "legal", displayName: "Legal", members: [] },
+    ]);
+  });
+
+  it("Given a row with more fields than the header, Then its groups cell is not trusted: its cells may belong to other columns", async () => {
+    const text = [HEADER, "u-1,ana@example.com,ana@example.com,Ana,Lima,yes,,Sales", "u-2,bo@example.com,bo@example.com,Bo,Berg,yes,Head, Legal,Sales"].join("\n");
+    const snapshot = await readFileText("people.csv", text);
+    expect(snapshot.problems.map((p) => [p.location, p.id])).toEqual([["line 3", "u-2"]]);
+    expect(snapshot.groups).toEqual([{ id: "sales", displayName: "Sales", members: ["u-1"] }]);
   });
 
   it("Given header names in another case and extra columns, it maps the known ones and keeps the rest", async () => {
@@ -491,7 +526,7 @@ describe("FileSource with CSV", () => {
       { id: "u-2", userName: "bo@example.com", active: true, phoneNumbers: [{ type: "mobile", value: "+44 7700 900100" }], addresses: [{ type: "work", locality: "London", country: "GB" }] },
       { id: "u-3", userName: "cy@example.com", active: true },
     ]);
-    expect(snapshot.groups).toEqual([{ id: "Sales", displayName: "Sales", members: ["u-1"] }]);
+    expect(snapshot.groups).toEqual([{ id: "sales", displayName: "Sales", members: ["u-1"] }]);
   });
 
   it("Given a fault in one of those columns, it names the column, skips the row and protects it", async () => {
@@ -586,7 +621,7 @@ describe("FileSource with CSV", () => {
     expect(snapshot.users[1]).not.toHaveProperty("email");
     expect(snapshot.users[2]).not.toHaveProperty("email");
     expect(snapshot.protectedIds).toEqual([]);
-    expect(snapshot.groups).toEqual([{ id: "Sales", displayName: "Sales", members: ["u-2"] }]);
+    expect(snapshot.groups).toEqual([{ id: "sales", displayName: "Sales", members: ["u-2"] }]);
     expect(snapshot.complete).toBe(true);
   });
 

@@ -1,5 +1,7 @@
 /** Near-miss suggestions ("did you mean ...?") for config keys and named values such as presets. */
 
+import { editDistance } from "../core/edit-distance.js";
+
 /** Case, `_` and `-` are ignored: `rate_limit` is a near miss of `rateLimit`, not a typo. */
 export function normalizeName(name: string): string {
   return name.toLowerCase().replace(/[_\-\s]/g, "");
@@ -11,22 +13,11 @@ export function closestName(name: string, candidates: readonly string[]): string
   let best: { name: string; distance: number } | undefined;
   for (const candidate of candidates) {
     const normalized = normalizeName(candidate);
-    const distance = normalized.startsWith(wanted) && wanted.length >= 4 ? 0 : editDistance(wanted, normalized);
+    const distance =
+      normalized.startsWith(wanted) && wanted.length >= 4 ? 0 : editDistance(wanted, normalized, { adjacentSwap: "two edits" });
     if (!best || distance < best.distance) best = { name: candidate, distance };
   }
   if (!best) return undefined;
+  // Measured in Levenshtein edits (a swapped pair costs two), as chosen above.
   return best.distance <= Math.max(1, Math.floor(wanted.length / 3)) ? best.name : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
-    }
-    previous = current;
-  }
-  return previous[b.length] ?? 0;
 }

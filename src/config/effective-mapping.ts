@@ -79,6 +79,24 @@ export function mergeEntries(base: readonly MappingEntry[], overrides: readonly 
   return out;
 }
 
+/**
+ * Before mapping.matching, `target.matchBy: userName` was the setting for apps that do not store
+ * externalId, and it also stopped sending externalId. A config that still uses it and says
+ * nothing of externalId in mapping.user keeps that: otherwise the preset's externalId entry would
+ * show a difference on every run of such an app. True only when there is an entry to drop.
+ */
+export function matchByDropsExternalId(preset: Preset, overrides: readonly MappingOverride[], matchBy?: MatchAttribute): boolean {
+  if (matchBy !== "userName") return false;
+  const key = targetKey("externalId");
+  return preset.user.some((entry) => targetKey(entry.target) === key) && !overrides.some((o) => targetKey(o.target) === key);
+}
+
+/** mapping.user as written, plus the externalId drop the deprecated target.matchBy implies (see matchByDropsExternalId). */
+export function userOverrides(preset: Preset, overrides: readonly MappingOverride[], matchBy?: MatchAttribute): MappingOverride[] {
+  const implied: MappingOverride[] = matchByDropsExternalId(preset, overrides, matchBy) ? [{ target: "externalId", drop: true }] : [];
+  return [...overrides, ...implied];
+}
+
 export function resolveMatching(preset: Preset, matching?: MatchAttribute[], matchBy?: MatchAttribute): MatchAttribute[] {
   if (matching) return [...matching];
   if (matchBy) return [...MATCH_BY_EQUIVALENT[matchBy]];

@@ -16,7 +16,15 @@ import {
   type ProvisionGroups,
 } from "../core/model.js";
 import { ConfigError, type ConfigIssue } from "../errors.js";
-import { checkMatching, checkOverrides, MATCH_BY_EQUIVALENT, mergeEntries, resolveMatching } from "./effective-mapping.js";
+import {
+  checkMatching,
+  checkOverrides,
+  MATCH_BY_EQUIVALENT,
+  matchByDropsExternalId,
+  mergeEntries,
+  resolveMatching,
+  userOverrides,
+} from "./effective-mapping.js";
 import { toConfigIssues } from "./format-issues.js";
 import { formatKeyPath, isMapping, valueAt } from "./key-path.js";
 import { PRESETS, type PresetName, type ReadGroupMembers } from "./presets.js";
@@ -251,10 +259,16 @@ async function checkReferencedFiles(root: unknown, dir: string): Promise<ConfigI
 
 function collectWarnings(file: ConfigFile, root: unknown, references: ReadonlyMap<string, readonly string[]>): string[] {
   const warnings: string[] = [];
-  if (file.target.matchBy) {
-    warnings.push(`target.matchBy is deprecated; use mapping.matching: [${MATCH_BY_EQUIVALENT[file.target.matchBy].join(", ")}]`);
-  }
   const preset = PRESETS[file.target.preset];
+  if (file.target.matchBy) {
+    const use = `target.matchBy is deprecated; use mapping.matching: [${MATCH_BY_EQUIVALENT[file.target.matchBy].join(", ")}]`;
+    warnings.push(
+      matchByDropsExternalId(preset, file.mapping.user ?? [], file.target.matchBy)
+        ? `${use}; target.matchBy: userName also stops sending externalId, as before; ` +
+            "to keep that with mapping.matching, add { target: externalId, drop: true } to mapping.user"
+        : use,
+    );
+  }
   if (!preset.groups) {
     // Only what was written: the default (scoped) is no request for groups.
     const asked = valueAt(root, ["provisionGroups"]);
@@ -309,7 +323,7 @@ function buildConfig(file: ConfigFile, dir: string): Config {
     state: { path: resolve(dir, file.state.path) },
     scope: groups && groups.length > 0 ? { groups: [...new Set(groups)] } : {},
     mapping: {
-      user: mergeEntries(preset.user, file.mapping.user ?? []),
+      user: mergeEntries(preset.user, userOverrides(preset, file.mapping.user ?? [], target.matchBy)),
       group: preset.groups ? mergeEntries(preset.group, file.mapping.group ?? []) : [],
       matching,
     },

@@ -4,7 +4,8 @@ import { parseResource } from "./resource-schema.js";
 
 const groupResourceSchema = z.looseObject({
   id: z.string().min(1),
-  displayName: z.string().min(1),
+  // Read below, not validated: one group without a usable name must not fail a whole listing.
+  displayName: z.unknown(),
   externalId: z.string().nullish(),
   // null is JSON's "unassigned" (RFC 7643 §2.5), the same as absent.
   members: z.array(z.unknown()).nullish(),
@@ -15,11 +16,18 @@ const groupResourceSchema = z.looseObject({
  * it is undefined when the resource had no members attribute, which is not the same as an
  * empty group: the group may have been listed without members, or the target never shows them.
  * Elements without a string `value` are skipped: they name no member we could manage.
- * Throws TargetError naming the attributes that are missing or malformed.
+ *
+ * A group without a usable displayName (absent, not text, or blank) is read with displayName "",
+ * which no directory group has: it is never matched by name, only by id or externalId. Failing
+ * instead would stop every run, users included, over one odd group in the app. `resource` keeps
+ * what the target sent, so a matched group still shows its displayName as a difference.
+ * Throws TargetError naming the attributes that are missing or malformed; an id is required,
+ * since a group without one could never be addressed.
  */
 export function toTargetGroup(resource: unknown): TargetGroup {
   const data = parseResource("Group", groupResourceSchema, resource);
-  const { id, displayName, externalId, members } = data;
+  const { id, externalId, members } = data;
+  const displayName = typeof data.displayName === "string" && data.displayName.trim() !== "" ? data.displayName : "";
   const group: TargetGroup = { id, displayName, resource: data };
   if (typeof externalId === "string") group.externalId = externalId;
   if (members !== undefined && members !== null) group.members = members.flatMap(memberValue);

@@ -315,11 +315,9 @@ export function toSnapshot(records: DirectoryRecords): SourceSnapshot {
   );
 
   const users: SourceUser[] = [];
-  const accepted: Candidate[] = [];
   for (const candidate of candidates) {
     if (candidate.reasons.length === 0 && candidate.user) {
       users.push(candidate.user);
-      accepted.push(candidate);
       continue;
     }
     problems.push({
@@ -339,7 +337,7 @@ export function toSnapshot(records: DirectoryRecords): SourceSnapshot {
 
   return {
     users,
-    groups: [...groups.groups, ...groupsFromNames(accepted)],
+    groups: [...groups.groups, ...groupsFromNames(candidates)],
     complete,
     problems,
     protectedIds: [...protectedIds],
@@ -448,18 +446,26 @@ function readGroups(records: GroupRecord[], problems: SourceProblem[]): { groups
 }
 
 /**
- * CSV groups are named in each user's row. Spellings that differ only in case are one group,
- * under the first spelling seen: a hand-edited sheet rarely means two groups by them.
+ * CSV groups are named in each user's row. Spellings that differ only in case are one group: a
+ * hand-edited sheet rarely means two groups by them. The displayName is the first spelling seen,
+ * but the id is the name lower-cased, because the id is what the state and the app's externalId
+ * remember the group by: were it the first spelling, reordering rows could change it, and the
+ * app's group would be deleted and created again.
+ *
+ * Skipped rows count too (their users are protected, and the planner leaves their memberships
+ * alone): otherwise a group whose only member's row has a fault would vanish from the directory
+ * and be deleted from the app. A row whose field count differs from the header's is the
+ * exception: its cells may belong to other columns, so its groups cell names no group we trust.
  */
-function groupsFromNames(accepted: Candidate[]): SourceGroup[] {
+function groupsFromNames(candidates: Candidate[]): SourceGroup[] {
   const byName = new Map<string, SourceGroup>();
-  for (const { record, user } of accepted) {
-    if (!user) continue;
+  for (const { record, id } of candidates) {
+    if (record.defect !== undefined) continue;
     for (const name of record.groupNames ?? []) {
       const key = name.toLowerCase();
-      const group = byName.get(key) ?? { id: name, displayName: name, members: [] };
+      const group = byName.get(key) ?? { id: key, displayName: name, members: [] };
       byName.set(key, group);
-      if (!group.members.includes(user.id)) group.members.push(user.id);
+      if (id !== undefined && !group.members.includes(id)) group.members.push(id);
     }
   }
   return [...byName.values()];
