@@ -248,11 +248,25 @@ describe("listGroups", () => {
     expect(sleeps).toEqual([250]);
   });
 
-  it("Given a listed group without displayName, When listing, Then it fails naming the attribute", async () => {
-    const target = await startTarget(listing([{ id: "g-9" }]));
+  it("Given listed groups without a usable displayName, When listing, Then they are listed with displayName \"\" among the others", async () => {
+    const target = await startTarget(listing([aGroup(1), { id: "g-9" }, { id: "g-10", displayName: "", externalId: "src-10" }, aGroup(2)]));
     const { client } = clientFor(target);
 
-    expect((await caught(client.listGroups())).message).toBe("target returned a Group (id g-9) with no displayName");
+    const groups = await client.listGroups();
+
+    expect(groups?.map((g) => [g.id, g.displayName, g.externalId])).toEqual([
+      ["g-1", "Group 1", undefined],
+      ["g-9", "", undefined],
+      ["g-10", "", "src-10"],
+      ["g-2", "Group 2", undefined],
+    ]);
+  });
+
+  it("Given a listed group without id, When listing, Then it fails naming the attribute: such a group could never be addressed", async () => {
+    const target = await startTarget(listing([aGroup(1), { displayName: "No id" }]));
+    const { client } = clientFor(target);
+
+    expect((await caught(client.listGroups())).message).toBe("target returned a Group with no id");
   });
 });
 
@@ -285,10 +299,17 @@ describe("getGroup and findGroups", () => {
   });
 
   it("Given 200 with a body that is not a Group, When getting, Then it fails naming the request", async () => {
-    const target = await startTarget((_req, res) => send(res, 200, { id: "g-1", members: "everyone" }));
+    const target = await startTarget((_req, res) => send(res, 200, { members: "everyone" }));
     const { client } = clientFor(target);
 
-    expect((await caught(client.getGroup("g-1"))).message).toBe("GET /Groups/g-1: target returned a Group (id g-1) with no displayName, an invalid members");
+    expect((await caught(client.getGroup("g-1"))).message).toBe("GET /Groups/g-1: target returned a Group with no id, an invalid members");
+  });
+
+  it("Given 200 with a group without displayName, When getting, Then it returns it with displayName \"\" and its members", async () => {
+    const target = await startTarget((_req, res) => send(res, 200, { id: "g-1", externalId: "src-1", members: [{ value: "u1" }] }));
+    const { client } = clientFor(target);
+
+    expect(await client.getGroup("g-1")).toMatchObject({ id: "g-1", displayName: "", externalId: "src-1", members: ["u1"] });
   });
 
   it("Given a displayName with a quote, When finding, Then it sends the escaped filter and excludes members", async () => {
@@ -333,7 +354,7 @@ describe("createGroup", () => {
   it.each([
     ["201 with no body", (res: ServerResponse) => send(res, 201), "POST /Groups: target answered 201 but returned a Group that is not a JSON object"],
     ["201 without id", (res: ServerResponse) => send(res, 201, body), "POST /Groups: target answered 201 but returned a Group with no id"],
-    ["200 with an empty object", (res: ServerResponse) => send(res, 200, {}), "POST /Groups: target answered 200 but returned a Group with no id, no displayName"],
+    ["200 with an empty object", (res: ServerResponse) => send(res, 200, {}), "POST /Groups: target answered 200 but returned a Group with no id"],
   ])("Given %s, When creating, Then it fails ambiguous after one POST", async (_name, answer, message) => {
     const target = await startTarget((_req, res) => answer(res));
     const { client } = clientFor(target);
@@ -341,6 +362,14 @@ describe("createGroup", () => {
     const error = await caught(client.createGroup(body));
 
     expect(error).toMatchObject({ message, ambiguous: true });
+    expect(target.requests).toHaveLength(1);
+  });
+
+  it("Given 201 with only the new id, When creating, Then it returns the group with displayName \"\" instead of failing ambiguous", async () => {
+    const target = await startTarget((_req, res) => send(res, 201, { id: "g-new" }));
+    const { client } = clientFor(target);
+
+    expect(await client.createGroup(body)).toEqual({ id: "g-new", displayName: "", resource: { id: "g-new" } });
     expect(target.requests).toHaveLength(1);
   });
 
@@ -646,9 +675,20 @@ describe("toTargetGroup", () => {
   });
 
   it.each([
+    [{ id: "g" }],
+    [{ id: "g", displayName: null }],
+    [{ id: "g", displayName: "" }],
+    [{ id: "g", displayName: "  " }],
+    [{ id: "g", displayName: 7 }],
+    [{ id: "g", displayName: { value: "G" } }],
+  ])("reads %j with displayName \"\", keeping the resource as sent", (resource) => {
+    expect(toTargetGroup({ ...resource, externalId: "src-g" })).toEqual({ id: "g", displayName: "", externalId: "src-g", resource: { ...resource, externalId: "src-g" } });
+  });
+
+  it.each([
     [{ displayName: "G" }, "target returned a Group with no id"],
-    [{ id: "g" }, "target returned a Group (id g) with no displayName"],
-    [{ id: "g", displayName: "" }, "target returned a Group (id g) with an invalid displayName"],
+    [{ id: "", displayName: "G" }, "target returned a Group with an invalid id"],
+    [{}, "target returned a Group with no id"],
     [{ id: "g", displayName: "G", members: { value: "u1" } }, "target returned a Group (id g) with an invalid members"],
     [[], "target returned a Group that is not a JSON object"],
   ])("rejects %j", (resource, message) => {

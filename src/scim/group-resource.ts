@@ -4,8 +4,7 @@ import { parseResource } from "./resource-schema.js";
 
 const groupResourceSchema = z.looseObject({
   id: z.string().min(1),
-  // Read below, not validated: one group without a usable name must not fail a whole listing.
-  displayName: z.unknown(),
+  // displayName is read in toTargetGroup, not validated: one group without a usable name must not fail a whole listing.
   externalId: z.string().nullish(),
   // null is JSON's "unassigned" (RFC 7643 §2.5), the same as absent.
   members: z.array(z.unknown()).nullish(),

@@ -3,7 +3,7 @@ import { TargetError } from "../errors.js";
 
 /**
  * Validates a resource the target returned against `schema`. Throws TargetError naming the
- * attributes that are missing or malformed, e.g. `target returned a Group (id 7) with no displayName`.
+ * attributes that are missing or malformed, e.g. `target returned a User (id 7) with no userName`.
  */
 export function parseResource<S extends z.ZodType>(kind: "User" | "Group", schema: S, resource: unknown): z.output<S> {
   if (typeof resource !== "object" || resource === null || Array.isArray(resource)) {
