@@ -7,7 +7,7 @@ import {
   compileMapping,
   CORE_USER,
   defaultUserMapping,
-  diffUser,
+  diffAttributes,
   ENTERPRISE_USER,
   mapUser,
   type MappingEntry,
@@ -157,9 +157,9 @@ describe("mapUser", () => {
   });
 });
 
-describe("diffUser", () => {
+describe("diffAttributes", () => {
   it("Given a target in sync, When diffed, Then there is no change", () => {
-    expect(diffUser(mapUser(aSourceUser(), MAPPING), aTargetUser().resource, MAPPING)).toEqual({});
+    expect(diffAttributes(mapUser(aSourceUser(), MAPPING), aTargetUser().resource, MAPPING)).toEqual({});
   });
 
   it("Given userName and email differing in case, and a givenName differing in case, When diffed, Then only the givenName changes", () => {
@@ -172,7 +172,7 @@ describe("diffUser", () => {
       },
     }).resource;
 
-    expect(diffUser(mapUser(aSourceUser(), MAPPING), resource, MAPPING)).toEqual({ "name.givenName": { from: "ada", to: "Ada" } });
+    expect(diffAttributes(mapUser(aSourceUser(), MAPPING), resource, MAPPING)).toEqual({ "name.givenName": { from: "ada", to: "Ada" } });
   });
 });
 
@@ -206,7 +206,7 @@ describe("buildUserResource", () => {
   it("Given a built resource, When read back with the same mapping, Then nothing differs", () => {
     const attributes = mapUser(aSourceUser(), MAPPING);
 
-    expect(diffUser(attributes, buildUserResource(attributes, MAPPING, true), MAPPING)).toEqual({});
+    expect(diffAttributes(attributes, buildUserResource(attributes, MAPPING, true), MAPPING)).toEqual({});
   });
 });
 

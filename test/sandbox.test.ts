@@ -3,7 +3,7 @@ import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startSandbox, type Sandbox } from "../src/sandbox/server.js";
-import { buildPatchOperations, compileMapping, defaultUserMapping, diffUser, ENTERPRISE_USER, mapUser } from "../src/core/mapping.js";
+import { buildPatchOperations, compileMapping, defaultUserMapping, diffAttributes, ENTERPRISE_USER, mapUser } from "../src/core/mapping.js";
 
 const CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User";
 const CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group";
@@ -298,12 +298,12 @@ describe("SCIM sandbox", () => {
         },
         mapping,
       );
-      const changes = diffUser(desired, before, mapping);
+      const changes = diffAttributes(desired, before, mapping);
       expect(Object.keys(changes).length).toBeGreaterThan(0);
 
       const reply = await scim(sb, "PATCH", `/Users/${before.id}`, patch(...buildPatchOperations(changes, before, mapping)));
       expect(reply.status).toBe(200);
-      expect(diffUser(desired, reply.body, mapping)).toEqual({});
+      expect(diffAttributes(desired, reply.body, mapping)).toEqual({});
       expect(reply.body).not.toHaveProperty("title");
       expect(reply.body[ENTERPRISE_USER]).toEqual({ department: "Analytics" });
     });

@@ -4,10 +4,10 @@
  * becomes of every user.
  */
 import type {
-  AdoptedUser,
+  Adoption,
   DesiredGroup,
   GroupDeprovisionRule,
-  HeldUser,
+  Hold,
   MemberRef,
   PlannedAction,
   ScheduledAction,
@@ -15,7 +15,7 @@ import type {
   StateUser,
   TargetGroup,
 } from "./model.js";
-import { diffUser, type CompiledEntry } from "./mapping.js";
+import { diffAttributes, type CompiledEntry } from "./mapping.js";
 import { compareKeys } from "./compare-keys.js";
 
 export type ReadGroupMembers = "changed" | "always" | "never";
@@ -54,8 +54,8 @@ export interface UserFate {
 export interface GroupStructure {
   actions: PlannedAction[];
   scheduled: ScheduledAction[];
-  adopted: AdoptedUser[];
-  held: HeldUser[];
+  adopted: Adoption[];
+  held: Hold[];
   warnings: string[];
   groups: Record<string, StateGroup>;
   /** Desired groups that exist or are created in this run, with their target group (undefined: created). */
@@ -207,7 +207,7 @@ export function planGroupStructure(
       if (found.group) {
         target = found.group;
         index.claimed.add(target.id);
-        const adoption: AdoptedUser = { type: "Group", key: want.displayName, sourceId: want.sourceId, targetId: target.id };
+        const adoption: Adoption = { type: "Group", key: want.displayName, sourceId: want.sourceId, targetId: target.id };
         if (target.externalId && target.externalId !== want.sourceId) adoption.previousExternalId = target.externalId;
         out.adopted.push(adoption);
         groups[want.sourceId] = { targetId: target.id, displayName: target.displayName, origin: "adopted", since: nowIso, members: [] };
@@ -228,7 +228,7 @@ export function planGroupStructure(
     }
     const record = groups[want.sourceId]!;
     delete record.removedSince;
-    const changes = diffUser(want.attributes, target.resource, input.mapping);
+    const changes = diffAttributes(want.attributes, target.resource, input.mapping);
     if (Object.keys(changes).length > 0) {
       out.actions.push({ op: "update", type: "Group", key: want.displayName, sourceId: want.sourceId, targetId: target.id, changes });
     }

@@ -176,7 +176,7 @@ export function sameValue(a: AttributeValue, b: AttributeValue, caseExact: boole
  * `desired` (a reference the planner could not resolve) is not compared; an empty one is,
  * unless the entry says clearWhenEmpty: false.
  */
-export function diffUser(
+export function diffAttributes(
   desired: AttributeMap,
   resource: Record<string, unknown>,
   mapping: CompiledEntry[],

@@ -260,7 +260,8 @@ export interface ScheduledAction {
   due: string;
 }
 
-export interface AdoptedUser {
+/** An existing account or group on the target that scimsync takes over instead of creating one. */
+export interface Adoption {
   type: ResourceType;
   key: string;
   sourceId: string;
@@ -284,8 +285,8 @@ export interface SafetyVerdict {
   failClosed?: string;
 }
 
-/** A managed user for whom nothing is done until an administrator looks: the reason says why. */
-export interface HeldUser {
+/** A user or group for whom nothing is done until an administrator looks: the reason says why. */
+export interface Hold {
   type: ResourceType;
   key: string;
   sourceId: string;
@@ -301,8 +302,8 @@ export interface Plan {
    */
   actions: PlannedAction[];
   scheduled: ScheduledAction[];
-  adopted: AdoptedUser[];
-  held: HeldUser[];
+  adopted: Adoption[];
+  held: Hold[];
   safety: SafetyVerdict;
   /** Notes for the administrator (fail-closed, skipped records, unmanaged conflicts). */
   warnings: string[];

@@ -1,20 +1,20 @@
 import type {
   ActionOp,
-  AdoptedUser,
+  Adoption,
   AttributeChange,
   DeprovisionPolicy,
   DeprovisionReason,
   DesiredUser,
   Plan,
   PlannedAction,
-  HeldUser,
+  Hold,
   SafetyLimits,
   ScheduledAction,
   StateUser,
   SyncState,
   TargetUser,
 } from "./model.js";
-import { diffUser, type CompiledEntry, type MatchAttribute, type MatchBy } from "./mapping.js";
+import { diffAttributes, type CompiledEntry, type MatchAttribute, type MatchBy } from "./mapping.js";
 import { isInactiveStranger, TargetIndex } from "./target-index.js";
 import { exceedsLimits, judgeSafety } from "./safety.js";
 import { compareKeys } from "./compare-keys.js";
@@ -82,8 +82,8 @@ export function planChanges(input: PlanInput): Plan {
   const managedCount = Object.keys(input.state.users).length;
   const actions: PlannedAction[] = [];
   const scheduled: ScheduledAction[] = [];
-  const adopted: AdoptedUser[] = [];
-  const held: HeldUser[] = [];
+  const adopted: Adoption[] = [];
+  const held: Hold[] = [];
   const heldIds = new Set<string>();
   const warnings = [...(input.warnings ?? [])];
   const protectedIds = new Set(input.protectedIds ?? []);
@@ -177,7 +177,7 @@ export function planChanges(input: PlanInput): Plan {
       users[sourceId]!.userName = found.user.userName;
       bind(sourceId, found.user);
       if (found.user.externalId !== sourceId) {
-        const adoption: AdoptedUser = { type: "User", key: want.userName, sourceId, targetId: found.user.id };
+        const adoption: Adoption = { type: "User", key: want.userName, sourceId, targetId: found.user.id };
         if (found.user.externalId) adoption.previousExternalId = found.user.externalId;
         adopted.push(adoption);
       }
@@ -272,7 +272,7 @@ export function planChanges(input: PlanInput): Plan {
         target = found.user;
         index.claim(target);
         managedTargetIds.set(target.id, want.sourceId);
-        const adoption: AdoptedUser = { type: "User", key: want.userName, sourceId: want.sourceId, targetId: target.id };
+        const adoption: Adoption = { type: "User", key: want.userName, sourceId: want.sourceId, targetId: target.id };
         if (target.externalId && target.externalId !== want.sourceId) adoption.previousExternalId = target.externalId;
         adopted.push(adoption);
         users[want.sourceId] = { targetId: target.id, userName: target.userName, origin: "adopted", since: nowIso, conditions: {} };
@@ -349,7 +349,7 @@ export function planChanges(input: PlanInput): Plan {
   }
   for (const { want, target } of existing) {
     const { attributes, pending } = resolve(want);
-    const changes = diffUser(attributes, target.resource, input.mapping);
+    const changes = diffAttributes(attributes, target.resource, input.mapping);
     for (const [path, sourceId] of Object.entries(pending ?? {})) {
       const entry = input.mapping.find((e) => e.target === path);
       changes[path] = { from: entry ? readManager(target, entry) : null, to: `(${fates.get(sourceId)!.userName}, created in this run)` };
@@ -416,5 +416,5 @@ export function planChanges(input: PlanInput): Plan {
 }
 
 function readManager(target: TargetUser, entry: CompiledEntry): AttributeChange["from"] {
-  return diffUser({ [entry.target]: null }, target.resource, [{ ...entry, clearWhenEmpty: true }])[entry.target]?.from ?? null;
+  return diffAttributes({ [entry.target]: null }, target.resource, [{ ...entry, clearWhenEmpty: true }])[entry.target]?.from ?? null;
 }

@@ -4,7 +4,7 @@
  */
 import type { MemberRef, PlannedAction, StateGroup, SyncState, TargetGroup } from "../core/model.js";
 import type { GroupTarget } from "../core/ports.js";
-import { applyChanges, buildGroupResource, buildPatchOperations, diffUser, type PatchOperation } from "../core/mapping.js";
+import { applyChanges, buildGroupResource, buildPatchOperations, diffAttributes, type PatchOperation } from "../core/mapping.js";
 import { messageOf, TargetAuthError, TargetError } from "../errors.js";
 import type { ApplyOptions } from "./apply-plan.js";
 
@@ -89,7 +89,7 @@ async function createGroup(action: PlannedAction, state: SyncState, groups: Grou
     }
     const existing = free[0]!;
     record(existing, error.ambiguous ? "created" : "adopted");
-    const changes = diffUser(action.attributes ?? {}, existing.resource, mapping);
+    const changes = diffAttributes(action.attributes ?? {}, existing.resource, mapping);
     if (Object.keys(changes).length > 0) {
       if (options.dialect === "put") {
         const current = await readForPut(groups, existing.id, state.groups[action.sourceId]);

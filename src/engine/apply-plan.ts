@@ -6,7 +6,7 @@ import {
   applyChanges,
   buildPatchOperations,
   buildUserResource,
-  diffUser,
+  diffAttributes,
   type CompiledEntry,
   type Dialect,
   type MatchBy,
@@ -248,7 +248,7 @@ async function createUser(action: PlannedAction, state: SyncState, options: Appl
     }
     ensureAdoptable(existing, action, state);
     const entry = record(existing, error.ambiguous ? "created" : "adopted");
-    const changes = diffUser(attributes, existing.resource, options.mapping);
+    const changes = diffAttributes(attributes, existing.resource, options.mapping);
     if (!existing.active) changes.active = { from: false, to: true };
     if (Object.keys(changes).length > 0) {
       const updated =
