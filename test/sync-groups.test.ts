@@ -175,6 +175,35 @@ describe("groups through the engine", () => {
     expect(report.results.find((r) => r.op === "add-members")!.members!.map((m) => m.userName)).toEqual([users[1]!.userName]);
   });
 
+  it("Given a group made by hand after scimsync listed the groups, When its create answers 409, Then it is adopted and its members are known to the next run", async () => {
+    const users = people(3);
+    const store = new MemoryStore();
+    await sync(sandbox, { users, groups: [] }, store);
+    const stranger = idOf(sandbox, users[2]!.userName);
+    // The race: someone creates "Sales" by hand, with a member the directory does not put there,
+    // between scimsync's listing and its POST.
+    class RacingClient extends ScimClient {
+      override async listGroups() {
+        const listed = await super.listGroups();
+        const made = await super.createGroup({ schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], displayName: "Sales" });
+        await super.patchGroup(made.id, [{ op: "add", path: "members", value: [{ value: stranger }] }]);
+        return listed;
+      }
+    }
+    const racing = new RacingClient({ baseUrl: sandbox.baseUrl, token: sandbox.token, rateLimit: 0 });
+    clients.push(racing);
+    const directory = { users, groups: [{ id: "s", displayName: "Sales", members: [users[0]!.id] }] };
+    const first = await runSync(settings(sandbox), { source: sourceOf(directory), target: racing, store }, { now: new Date(), clock: () => new Date(), runId: "race" });
+
+    expect(first.results.find((r) => r.op === "create")).toMatchObject({ type: "Group", status: "ok", note: expect.stringContaining("409") });
+    expect(sandbox.groups()).toHaveLength(1);
+    expect(store.state!.groups.s!.members.sort()).toEqual([idOf(sandbox, users[0]!.userName), stranger].sort());
+
+    const second = await sync(sandbox, directory, store);
+    expect(second.results.map((r) => [r.op, r.members?.map((m) => m.userName)])).toEqual([["remove-members", [users[2]!.userName]]]);
+    expect(membersOf(sandbox, "Sales")).toEqual([idOf(sandbox, users[0]!.userName)]);
+  });
+
   it("Given a suspended user, When synced, Then they leave their groups before the suspend; reactivated, they get their memberships back", async () => {
     const users = people(2);
     const store = new MemoryStore();

@@ -89,6 +89,13 @@ async function createGroup(action: PlannedAction, state: SyncState, groups: Grou
     }
     const existing = free[0]!;
     record(existing, error.ambiguous ? "created" : "adopted");
+    // A group someone made by hand may already have members; knowing them lets the next run
+    // see what differs from the directory instead of trusting an empty record.
+    const withMembers = await groups.getGroup(existing.id).catch(() => undefined);
+    if (withMembers?.members) {
+      const managed = new Set(Object.values(state.users).map((u) => u.targetId));
+      state.groups[action.sourceId]!.members = withMembers.members.filter((id) => managed.has(id));
+    }
     const changes = diffAttributes(action.attributes ?? {}, existing.resource, mapping);
     if (Object.keys(changes).length > 0) {
       if (options.dialect === "put") {

@@ -71,9 +71,18 @@ export function renderHumanReport(report: JsonReport, style: Style): string {
     out.push("");
   }
 
+  // In the order a sync applies them.
   const sections: Array<["User" | "Group", ActionOp]> = [
-    ...(["unsuspend", "update", "create", "suspend", "delete"] as const).map((op): ["User", ActionOp] => ["User", op]),
-    ...(["create", "update", "add-members", "remove-members", "delete"] as const).map((op): ["Group", ActionOp] => ["Group", op]),
+    ["User", "unsuspend"],
+    ["User", "update"],
+    ["User", "create"],
+    ["Group", "create"],
+    ["Group", "update"],
+    ["Group", "add-members"],
+    ["Group", "remove-members"],
+    ["User", "suspend"],
+    ["User", "delete"],
+    ["Group", "delete"],
   ];
   for (const [type, op] of sections) {
     const items = report.actions.filter((a) => a.op === op && a.type === type);
