@@ -132,6 +132,22 @@ describe("groups through the engine", () => {
     expect(sandbox.requests.filter((r) => /\/Groups\/[^/]+$/.test(r.path))).toEqual([]);
   });
 
+  it("Given 150 members leaving a group and maxMembersPerPatch 60, When synced, Then removals go out 60, 60 and 30 per PATCH in the RFC filter form", async () => {
+    const users = people(160);
+    const store = new MemoryStore();
+    const ids = users.map((u) => u.id);
+    await sync(sandbox, { users, groups: [{ id: "big", displayName: "Big", members: ids }] }, store, {}, { maxMembersPerPatch: 60 });
+
+    const report = await sync(sandbox, { users, groups: [{ id: "big", displayName: "Big", members: ids.slice(150) }] }, store, {}, { maxMembersPerPatch: 60 });
+
+    expect(report.results.map((r) => [r.op, r.members?.length, r.status])).toEqual([["remove-members", 150, "ok"]]);
+    const patches = groupWrites(sandbox).filter((r) => r.method === "PATCH").map((r) => (r.body as any).Operations as { op: string; path: string }[]);
+    expect(patches.map((ops) => ops.length)).toEqual([60, 60, 30]);
+    expect(patches.flat().every((op) => op.op === "remove" && /^members\[value eq "[^"]+"\]$/.test(op.path))).toBe(true);
+    expect(membersOf(sandbox, "Big")).toHaveLength(10);
+    expect(store.state!.groups.big!.members).toHaveLength(10);
+  });
+
   it("Given membership churn and a rename, When synced once, Then the target converges and the next run writes nothing", async () => {
     const users = people(6);
     const store = new MemoryStore();
