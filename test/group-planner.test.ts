@@ -126,11 +126,25 @@ describe("groups: create, rename, adopt", () => {
     expect(plan.held).toEqual([expect.objectContaining({ type: "Group", key: "Sales", reason: expect.stringContaining("2 target groups are named Sales") })]);
   });
 
-  it("Given two directory groups with the same name, When planned, Then one is created and the other held", () => {
-    const plan = planWithGroups({ desired: [aDesiredGroup("s1", [], "Sales"), aDesiredGroup("s2", [], "Sales")] });
+  it("Given two new directory groups with one name (ignoring case), When planned, Then both are held, naming both, and neither is created", () => {
+    const plan = planWithGroups({ desired: [aDesiredGroup("s1", [], "Sales"), aDesiredGroup("s2", [], "SALES")] });
 
-    expect(groupActions(plan).filter((a) => a.op === "create")).toHaveLength(1);
-    expect(plan.held).toEqual([expect.objectContaining({ type: "Group", reason: expect.stringContaining("same name") })]);
+    expect(groupActions(plan)).toEqual([]);
+    expect(plan.held.map((h) => [h.type, h.sourceId])).toEqual([
+      ["Group", "s1"],
+      ["Group", "s2"],
+    ]);
+    expect(plan.held[0]!.reason).toContain("directory groups s1, s2 all have the name");
+  });
+
+  it("Given a managed group and a new directory group with its name, When planned, Then the managed one goes on and the newcomer is held", () => {
+    const plan = planWithGroups(
+      { desired: [aDesiredGroup("sales", [], "Sales"), aDesiredGroup("s2", [], "Sales")], actual: [aTargetGroup("sales")] },
+      { stateGroups: { sales: aStateGroup("sales") } },
+    );
+
+    expect(plan.held.map((h) => h.sourceId)).toEqual(["s2"]);
+    expect(plan.held[0]!.reason).toContain("already belongs to another directory group");
   });
 
   it("Given a target without group support, When planned, Then users are planned, groups skipped with one warning", () => {
@@ -165,6 +179,28 @@ describe("groups: deletion by policy", () => {
     const plan = gone({ delete: days(7) }, aStateGroup("sales", [], { removedSince: iso(-days(7)) }));
 
     expect(groupActions(plan)).toEqual([expect.objectContaining({ op: "delete", type: "Group", targetId: "g-sales" })]);
+  });
+
+  it("Given a managed group still in the directory but no longer provisioned, When deleted by policy, Then the reason is outOfScope, not deleted", () => {
+    const plan = planWithGroups(
+      { desired: [], actual: [aTargetGroup("sales")], policy: { delete: 0 }, directoryIds: ["sales"] },
+      { stateGroups: { sales: aStateGroup("sales") } },
+    );
+
+    expect(groupActions(plan)).toEqual([expect.objectContaining({ op: "delete", reason: "outOfScope" })]);
+  });
+
+  it("Given a managed group on its way out (delete never), When a member is suspended, Then the leaver still leaves it; nobody else changes", () => {
+    const desired = [aDesiredUser({ id: "ada" }), aDesiredUser({ id: "bob", active: false }), aDesiredUser({ id: "cy" })];
+    const plan = planWithGroups(
+      { desired: [], actual: [aTargetGroup("old")], policy: { delete: "never" } },
+      { stateGroups: { old: aStateGroup("old", ["t-ada", "t-bob"]) }, desired },
+    );
+
+    expect(plan.actions.map((a) => [a.op, a.key, memberNames(a) ?? null])).toEqual([
+      ["remove-members", "Old", ["bob@example.com"]],
+      ["suspend", "bob@example.com", null],
+    ]);
   });
 
   it("Given policy delete now, When a group we did not manage disappears from the directory, Then nothing happens to it", () => {
@@ -548,6 +584,92 @@ describe("resolveDesiredGroups", () => {
     expect(groups.map((g) => g.displayName)).toEqual(names);
     // Members of a pushed group who are out of scope are not members on the target.
     if (provision === "all") expect(groups.find((g) => g.displayName === "Sales")!.memberIds).toEqual([]);
+  });
+});
+
+describe("adoption keeps what the app has", () => {
+  it("Given a fresh state against an app that already holds the users and the group, When planned, Then everything is adopted and no membership or manager is touched", () => {
+    const MANAGER = `${ENTERPRISE_USER}:manager`;
+    const withManager = compileMapping([...defaultUserMapping("externalId"), { target: MANAGER, source: "manager" }]);
+    const snap: SourceSnapshot = {
+      users: [aSourceUser({ id: "ada" }), aSourceUser({ id: "bob", manager: "ada" })],
+      groups: [],
+      complete: true,
+      problems: [],
+      protectedIds: [],
+      protectedUserNames: [],
+    };
+    const desired = resolveDesiredUsers(snap, {}, withManager).users;
+    const bob = aTargetUser({ id: "bob" }, { edit: (r) => ((r[ENTERPRISE_USER] as Record<string, unknown>).manager = { value: "t-ada" }) });
+    const plan = planChanges(
+      aPlanInput({
+        mapping: withManager,
+        desired,
+        actual: [aTargetUser({ id: "ada" }), bob],
+        groups: aGroupInput({ desired: [aDesiredGroup("team", ["ada", "bob"])], actual: [aTargetGroup("team")], memberReads: new Map([["g-team", ["t-ada", "t-bob"]]]) }),
+      }),
+    );
+
+    expect(plan.adopted.map((a) => [a.type, a.key])).toEqual([
+      ["User", "ada@example.com"],
+      ["User", "bob@example.com"],
+      ["Group", "Team"],
+    ]);
+    expect(plan.actions).toEqual([]);
+  });
+});
+
+describe("mapped userNames", () => {
+  const komeetLike = compileMapping([
+    { target: "userName", source: "email", caseExact: false },
+    { target: "externalId", source: "id" },
+  ]);
+  const snap = (users: ReturnType<typeof aSourceUser>[]): SourceSnapshot => ({ users, groups: [], complete: true, problems: [], protectedIds: [], protectedUserNames: [] });
+
+  it("Given a mapping that makes the userName from the email, When an account with that email as userName exists, Then it is adopted, not created", () => {
+    const desired = resolveDesiredUsers(snap([aSourceUser({ id: "u-1", userName: "JDoe", email: "jdoe@example.com" })]), {}, komeetLike).users;
+    const existing = aTargetUser({ id: "x", userName: "jdoe@example.com" }, { externalId: null });
+
+    const plan = planChanges(aPlanInput({ mapping: komeetLike, desired, actual: [existing] }));
+
+    expect(desired[0]!.userName).toBe("jdoe@example.com");
+    expect(plan.adopted.map((a) => a.key)).toEqual(["jdoe@example.com"]);
+    expect(plan.actions.map((a) => a.op)).toEqual(["update"]);
+  });
+
+  it("Given two directory users the mapping gives one userName, When resolved, Then both are reported and skipped", () => {
+    const result = resolveDesiredUsers(
+      snap([aSourceUser({ id: "a", email: "shared@example.com" }), aSourceUser({ id: "b", email: "Shared@example.com" }), aSourceUser({ id: "c" })]),
+      {},
+      komeetLike,
+    );
+
+    expect(result.users.map((u) => u.sourceId)).toEqual(["c"]);
+    expect(result.protectedIds).toEqual(["a", "b"]);
+    expect(result.problems.map((p) => p.reason)).toEqual([
+      "the mapping gives userName shared@example.com to b too",
+      "the mapping gives userName Shared@example.com to a too",
+    ]);
+  });
+
+  it("Given a single text mapped to roles, When mapped, Then it is a one-element list as SCIM requires", () => {
+    const mapping = compileMapping([
+      { target: "userName", source: "userName" },
+      { target: "roles", source: "coalesce(roles, 'Employee')" },
+    ]);
+    const users = resolveDesiredUsers(snap([aSourceUser({ id: "a" }), aSourceUser({ id: "b", roles: ["Recruiter"] })]), {}, mapping).users;
+
+    expect(users.map((u) => u.attributes.roles)).toEqual([["Employee"], ["Recruiter"]]);
+  });
+
+  it("Given a manager mapped from something that is not a directory id, When resolved, Then a warning says the manager is not set", () => {
+    const mapping = compileMapping([
+      { target: "userName", source: "userName" },
+      { target: `${ENTERPRISE_USER}:manager`, source: "title" },
+    ]);
+    const result = resolveDesiredUsers(snap([aSourceUser({ id: "a" })]), {}, mapping);
+
+    expect(result.warnings).toEqual([expect.stringContaining("1 user(s) have a manager that is not a directory user id")]);
   });
 });
 

@@ -31,6 +31,11 @@ export interface GroupPlanInput {
    * undefined for a group whose answer carried no `members` at all.
    */
   memberReads?: Map<string, string[] | undefined>;
+  /**
+   * Ids of every group in the directory, provisioned or not: a managed group that is still there
+   * but no longer provisioned is deleted as out of scope, not as gone from the directory.
+   */
+  directoryIds?: string[];
 }
 
 /** What the user planner knows about a user, for membership decisions. */
@@ -60,6 +65,8 @@ export interface GroupStructure {
   groups: Record<string, StateGroup>;
   /** Desired groups that exist or are created in this run, with their target group (undefined: created). */
   bound: Array<{ want: DesiredGroup; target?: TargetGroup }>;
+  /** Managed groups no longer wanted but still on the target: leavers are still taken out of them. */
+  orphans: Array<{ sourceId: string; target: TargetGroup }>;
 }
 
 function cloneGroups(groups: Record<string, StateGroup>): Record<string, StateGroup> {
@@ -159,7 +166,7 @@ export function planGroupStructure(
 ): GroupStructure {
   const nowIso = now.toISOString();
   const groups = cloneGroups(stateGroups);
-  const out: GroupStructure = { actions: [], scheduled: [], adopted: [], held: [], warnings: [], groups, bound: [] };
+  const out: GroupStructure = { actions: [], scheduled: [], adopted: [], held: [], warnings: [], groups, bound: [], orphans: [] };
   if (input.actual === undefined) {
     if (input.desired.length > 0 || Object.keys(groups).length > 0) {
       out.warnings.push("the target does not support groups (/Groups answered 404): groups are skipped and only users are synced");
@@ -193,10 +200,26 @@ export function planGroupStructure(
   }
 
   const byExternalId = mapsExternalId(input.mapping);
-  const creating = new Map<string, string>();
+  // Directory groups sharing a name (ignoring case) that are not yet in the app: which of them
+  // would get the one name the app allows is a guess, so none does.
+  const namesakes = new Map<string, string[]>();
+  for (const want of input.desired) {
+    if (located.has(want.sourceId)) continue;
+    const key = want.displayName.toLowerCase();
+    namesakes.set(key, [...(namesakes.get(key) ?? []), want.sourceId]);
+  }
   const sorted = [...input.desired].sort((a, b) => compareKeys(a.displayName, b.displayName));
   for (const want of sorted) {
     if (heldIds.has(want.sourceId)) continue;
+    const sharing = namesakes.get(want.displayName.toLowerCase()) ?? [];
+    if (sharing.length > 1) {
+      hold(
+        want.sourceId,
+        want.displayName,
+        `not created or adopted: directory groups ${sharing.join(", ")} all have the name ${want.displayName} (ignoring case), and the app needs unique group names; rename all but one in the directory`,
+      );
+      continue;
+    }
     let target = located.get(want.sourceId);
     if (!target) {
       const found = index.match(want.sourceId, want.displayName, byExternalId);
@@ -214,12 +237,6 @@ export function planGroupStructure(
       }
     }
     if (!target) {
-      const clash = creating.get(want.displayName.toLowerCase());
-      if (clash !== undefined) {
-        hold(want.sourceId, want.displayName, `not created: directory group ${clash} has the same name, and the target needs unique group names`);
-        continue;
-      }
-      creating.set(want.displayName.toLowerCase(), want.sourceId);
       const changes: PlannedAction["changes"] = {};
       for (const [path, value] of Object.entries(want.attributes)) if (value !== null) changes[path] = { from: null, to: value };
       out.actions.push({ op: "create", type: "Group", key: want.displayName, sourceId: want.sourceId, changes, attributes: want.attributes });
@@ -236,18 +253,22 @@ export function planGroupStructure(
   }
 
   // Managed groups the directory (or provisionGroups) no longer wants.
+  const inDirectory = new Set(input.directoryIds ?? []);
   for (const [sourceId, record] of Object.entries(groups)) {
     if (desiredById.has(sourceId) || heldIds.has(sourceId)) continue;
     const target = located.get(sourceId);
-    if (!target || !deprovisioningAllowed) continue;
+    if (!target) continue;
+    out.orphans.push({ sourceId, target });
+    if (!deprovisioningAllowed) continue;
+    const reason = inDirectory.has(sourceId) ? "outOfScope" : "deleted";
     const since = record.removedSince ?? nowIso;
     record.removedSince = since;
     if (input.policy.delete === "never") continue;
     const due = new Date(Date.parse(since) + input.policy.delete);
     if (due.getTime() <= now.getTime()) {
-      out.actions.push({ op: "delete", type: "Group", key: record.displayName, sourceId, targetId: target.id, changes: {}, reason: "deleted" });
+      out.actions.push({ op: "delete", type: "Group", key: record.displayName, sourceId, targetId: target.id, changes: {}, reason });
     } else {
-      out.scheduled.push({ op: "delete", type: "Group", key: record.displayName, sourceId, reason: "deleted", due: due.toISOString() });
+      out.scheduled.push({ op: "delete", type: "Group", key: record.displayName, sourceId, reason, due: due.toISOString() });
     }
   }
   return out;
@@ -339,6 +360,22 @@ export function planMemberships(
     const targetId = target ? { targetId: target.id } : {};
     if (adds.length > 0) actions.push({ ...base, ...targetId, op: "add-members", members: adds.sort(byName) });
     if (removes.length > 0) actions.push({ ...base, ...targetId, op: "remove-members", members: removes.sort(byName) });
+  }
+  // A group on its way out is no longer kept in step, but a leaver still leaves it with the account.
+  for (const { sourceId, target } of structure.orphans) {
+    const record = structure.groups[sourceId];
+    if (!record || !context.removalsAllowed) continue;
+    const read = readMembers(input, target);
+    const removes: MemberRef[] = [];
+    for (const targetId of read.members ?? record.members) {
+      const memberSourceId = managedTargetIds.get(targetId);
+      const fate = memberSourceId === undefined ? undefined : fates.get(memberSourceId);
+      if (!fate?.leaving || context.deprovisionBlocked) continue;
+      removes.push({ sourceId: memberSourceId!, targetId, userName: fate.userName });
+    }
+    if (removes.length > 0) {
+      actions.push({ op: "remove-members", type: "Group", key: record.displayName, sourceId, targetId: target.id, changes: {}, members: removes.sort((a, b) => compareKeys(a.userName, b.userName)) });
+    }
   }
   return { actions, warnings, groupMembersHidden: hidden.value };
 }

@@ -130,17 +130,29 @@ function evaluateEntry(record: object, entry: CompiledEntry): AttributeValue {
   return value;
 }
 
+/**
+ * Multi-valued attributes of RFC 7643 whose elements are plain values: a single text mapped to
+ * one of them (`coalesce(roles, 'Employee')`) is a one-element list, as the schema requires.
+ */
+const LIST_ATTRIBUTES = new Set(["roles", "entitlements"]);
+
+function valueFor(record: object, entry: CompiledEntry): AttributeValue {
+  const value = evaluateEntry(record, entry);
+  if (typeof value === "string" && !entry.path.filter && !entry.path.subAttribute && LIST_ATTRIBUTES.has(entry.path.attribute.toLowerCase())) return [value];
+  return value;
+}
+
 /** The attributes a source user should have on the target, without references (see mapReferences). */
 export function mapUser(user: SourceUser, mapping: CompiledEntry[]): AttributeMap {
   const out: AttributeMap = {};
-  for (const entry of mapping) if (!entry.reference) out[entry.target] = evaluateEntry(user, entry);
+  for (const entry of mapping) if (!entry.reference) out[entry.target] = valueFor(user, entry);
   return out;
 }
 
 /** The attributes a source group should have on the target (members are not a mapping). */
 export function mapGroup(group: SourceGroup, mapping: CompiledEntry[]): AttributeMap {
   const out: AttributeMap = {};
-  for (const entry of mapping) out[entry.target] = evaluateEntry(group, entry);
+  for (const entry of mapping) out[entry.target] = valueFor(group, entry);
   return out;
 }
 

@@ -270,8 +270,7 @@ export function planChanges(input: PlanInput): Plan {
       }
       if (found.user) {
         target = found.user;
-        index.claim(target);
-        managedTargetIds.set(target.id, want.sourceId);
+        bind(want.sourceId, target);
         const adoption: Adoption = { type: "User", key: want.userName, sourceId: want.sourceId, targetId: target.id };
         if (target.externalId && target.externalId !== want.sourceId) adoption.previousExternalId = target.externalId;
         adopted.push(adoption);

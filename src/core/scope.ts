@@ -90,6 +90,8 @@ export function resolveDesiredUsers(snapshot: SourceSnapshot, scope: Scope, mapp
   }
 
   const users: DesiredUser[] = [];
+  const sourceIds = new Set(snapshot.users.map((u) => u.id));
+  let unknownManagers = 0;
   for (const user of snapshot.users) {
     const status = !user.active ? "suspended" : inScope && !inScope.has(user.id) ? "outOfScope" : "active";
     if (options.requireEmail && status === "active" && !(user.email && EMAIL.test(user.email))) {
@@ -104,9 +106,19 @@ export function resolveDesiredUsers(snapshot: SourceSnapshot, scope: Scope, mapp
       protectedIds.push(user.id);
       continue;
     }
-    const desired: DesiredUser = { sourceId: user.id, userName: user.userName, status, attributes: mapUser(user, mapping) };
+    const attributes = mapUser(user, mapping);
+    // The app's userName is what the mapping makes of it (an email for Comeet or Komeet): that
+    // is what an existing account is matched by and what the plan shows.
+    const mapped = mappedUserName(attributes);
+    if (mapped === null && status === "active") {
+      problems.push({ location: `user ${user.id}`, id: user.id, userName: user.userName, reason: "the mapping gives this user no userName" });
+      protectedIds.push(user.id);
+      continue;
+    }
+    const desired: DesiredUser = { sourceId: user.id, userName: mapped ?? user.userName, status, attributes };
     const references = mapReferences(user, mapping);
     if (references) {
+      for (const id of Object.values(references)) if (id !== null && !sourceIds.has(id)) unknownManagers++;
       const present = Object.entries(references).filter((e): e is [string, string] => e[1] !== null);
       // An empty manager is a plain attribute value: it clears the target's (per clearWhenEmpty).
       for (const [path, id] of Object.entries(references)) if (id === null) desired.attributes[path] = null;
@@ -114,7 +126,45 @@ export function resolveDesiredUsers(snapshot: SourceSnapshot, scope: Scope, mapp
     }
     users.push(desired);
   }
-  return { users, trusted, warnings, problems, protectedIds };
+  if (unknownManagers > 0) {
+    warnings.push(
+      `${unknownManagers} user(s) have a manager that is not a directory user id; their manager is left as the app has it (the manager mapping must give the manager's directory id)`,
+    );
+  }
+  return { users: withoutSharedUserNames(users, problems, protectedIds), trusted, warnings, problems, protectedIds };
+}
+
+function mappedUserName(attributes: DesiredUser["attributes"]): string | null {
+  for (const [path, value] of Object.entries(attributes)) {
+    if (path.toLowerCase() === "username") return typeof value === "string" ? value : null;
+  }
+  return null;
+}
+
+/**
+ * Two directory users the mapping gives one userName (two people sharing an email, with a
+ * preset that keys users by email) cannot both have an account, and picking one would be a
+ * guess: both are reported and skipped, and keep whatever they have.
+ */
+function withoutSharedUserNames(users: DesiredUser[], problems: SourceProblem[], protectedIds: string[]): DesiredUser[] {
+  const byName = new Map<string, DesiredUser[]>();
+  for (const u of users) {
+    const key = u.userName.toLowerCase();
+    const list = byName.get(key);
+    if (list) list.push(u);
+    else byName.set(key, [u]);
+  }
+  const shared = new Set<DesiredUser>();
+  for (const list of byName.values()) {
+    if (list.length < 2) continue;
+    for (const u of list) {
+      shared.add(u);
+      const others = list.filter((o) => o !== u).map((o) => o.sourceId);
+      problems.push({ location: `user ${u.sourceId}`, id: u.sourceId, userName: u.userName, reason: `the mapping gives userName ${u.userName} to ${others.join(", ")} too` });
+      protectedIds.push(u.sourceId);
+    }
+  }
+  return shared.size === 0 ? users : users.filter((u) => !shared.has(u));
 }
 
 /**

@@ -114,6 +114,7 @@ export async function preparePlan(settings: RunSettings, ports: RunPorts, option
       mapping: groupMapping,
       policy: groupSettings.policy,
       memberReads,
+      directoryIds: snapshot.groups.map((g) => g.id),
     };
   }
 

@@ -30,12 +30,17 @@ const PAST: Record<ActionOp, string> = {
   unsuspend: "unsuspended",
   suspend: "suspended",
   delete: "deleted",
-  "add-members": "membership additions",
-  "remove-members": "membership removals",
+  "add-members": "members added",
+  "remove-members": "members removed",
 };
 const REASONS: Record<string, string> = {
   outOfScope: "out of scope",
   suspended: "suspended in the directory",
+  deleted: "gone from the directory",
+};
+
+const GROUP_REASONS: Record<string, string> = {
+  outOfScope: "no longer provisioned (provisionGroups)",
   deleted: "gone from the directory",
 };
 
@@ -93,7 +98,7 @@ export function renderHumanReport(report: JsonReport, style: Style): string {
       let line = `  ${style(COLORS[op], MARKS[op])} ${a.key}`;
       if (op === "create" && type === "User") line += style("dim", `  ${describeNewUser(a.changes)}`);
       if (a.members) line += style("dim", `  ${a.members.length} member(s): ${a.members.slice(0, 10).join(", ")}${a.members.length > 10 ? ", ..." : ""}`);
-      if (a.reason) line += style("dim", `  ${REASONS[a.reason] ?? a.reason}`);
+      if (a.reason) line += style("dim", `  ${(type === "Group" ? GROUP_REASONS : REASONS)[a.reason] ?? a.reason}`);
       if (a.status === "failed") line += `  ${style(["bold", "red"], "FAILED")}: ${a.error ?? ""}`;
       else if (a.status === "skipped") line += `  ${style("yellow", "skipped")}: ${a.error ?? ""}`;
       else if (a.status === "planned" && report.command === "sync") line += style("dim", "  not started");
@@ -112,7 +117,7 @@ export function renderHumanReport(report: JsonReport, style: Style): string {
     out.push(style("bold", `Scheduled, not yet due (${report.scheduled.length})`));
     for (const s of report.scheduled) {
       const what = s.type === "Group" ? `${s.key} (group)` : s.key;
-      const why = s.type === "Group" ? "gone from the directory or no longer provisioned" : (REASONS[s.reason] ?? s.reason);
+      const why = (s.type === "Group" ? GROUP_REASONS : REASONS)[s.reason] ?? s.reason;
       out.push(`  ${s.op.padEnd(7)} ${what}  ${style("dim", `due ${s.due} (${why})`)}`);
     }
     out.push("");
@@ -145,12 +150,24 @@ export function renderHumanReport(report: JsonReport, style: Style): string {
     out.push(style("green", "No changes: the target matches the directory."));
   } else if (report.command === "plan") {
     const parts = OPS.filter((op) => s[op] > 0).map((op) => `${s[op]} to ${op}`);
-    parts.push(...GROUP_OPS.filter((op) => s.groups[op] > 0).map((op) => `${s.groups[op]} group ${op === "add-members" ? "membership addition(s)" : op === "remove-members" ? "membership removal(s)" : `to ${op}`}`));
+    parts.push(
+      ...GROUP_OPS.filter((op) => s.groups[op] > 0).map((op) => {
+        const n = s.groups[op];
+        if (op === "add-members" || op === "remove-members") return `${n} group(s) with members to ${op === "add-members" ? "add" : "remove"}`;
+        return `${n} ${n === 1 ? "group" : "groups"} to ${op}`;
+      }),
+    );
     if (s.held > 0) parts.push(`${s.held} held for review`);
     out.push(style("bold", `Plan: ${parts.join(", ")}.`) + style("dim", " Nothing was changed; run sync to apply."));
   } else {
     const parts = OPS.filter((op) => s[op] > 0).map((op) => `${s[op]} ${PAST[op]}`);
-    parts.push(...GROUP_OPS.filter((op) => s.groups[op] > 0).map((op) => `${s.groups[op]} group ${PAST[op]}`));
+    parts.push(
+      ...GROUP_OPS.filter((op) => s.groups[op] > 0).map((op) => {
+        const n = s.groups[op];
+        if (op === "add-members" || op === "remove-members") return `${n} group(s) with members ${op === "add-members" ? "added" : "removed"}`;
+        return `${n} ${n === 1 ? "group" : "groups"} ${PAST[op]}`;
+      }),
+    );
     if (s.failed > 0) parts.push(style("red", `${s.failed} failed (retried next run)`));
     if (s.held > 0) parts.push(style("yellow", `${s.held} held for review`));
     if (s.skipped > 0) parts.push(style("yellow", `${s.skipped} skipped`));
