@@ -3,7 +3,7 @@
  * assertions on the exact SCIM payloads the target received, and a second run that must write
  * nothing (a preset whose mapping the target cannot round-trip would update forever).
  */
-import { copyFileSync } from "node:fs";
+import { copyFileSync, rmSync } from "node:fs";
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { configYaml, runCli, useSandboxAndWorkspace } from "./harness.js";
@@ -38,6 +38,25 @@ const userPost = (userName: string) =>
 const userPosts = () => ctx.sandbox.requests.filter((r) => r.method === "POST" && r.path.endsWith("/Users"));
 const groupRequests = () => ctx.sandbox.requests.filter((r) => r.path.includes("/Groups"));
 const idOf = (userName: string) => ctx.sandbox.users().find((u) => u.userName === userName)!.id as string;
+
+describe("taking over an app that already has everyone", () => {
+  it("Given the example directory already in the app and a fresh state file, When synced, Then every user and group is adopted and nothing is written", async () => {
+    await syncWithPreset("generic");
+    const first = await runCli(["sync", "--config", ctx.ws.config, "--output", "json"], ctx.env);
+    expect(first.code, first.stderr).toBe(0);
+
+    // A lost state file, or a migration from another provisioning tool.
+    rmSync(ctx.ws.state);
+    rmSync(`${ctx.ws.state}.bak`, { force: true });
+    ctx.sandbox.requests.length = 0;
+    const takeover = await runCli(["sync", "--config", ctx.ws.config, "--output", "json"], ctx.env);
+
+    expect(takeover.code, takeover.stderr).toBe(0);
+    expect(takeover.json.actions).toEqual([]);
+    expect(takeover.json.adopted.filter((a: any) => a.type === "Group")).toHaveLength(5);
+    expect(ctx.sandbox.requests.filter((r) => r.method !== "GET")).toEqual([]);
+  });
+});
 
 describe("presets: what each app receives", () => {
   it("generic: core and enterprise attributes, the manager as the manager's target id, groups with members", async () => {
