@@ -7,7 +7,7 @@ import { z } from "zod";
 import { loadConfig } from "../src/config/load-config.js";
 import { PRESETS } from "../src/config/presets.js";
 import { configSchema } from "../src/config/schema.js";
-import { ENTERPRISE_USER } from "../src/core/mapping.js";
+import { compileMapping, ENTERPRISE_USER, mapUser } from "../src/core/mapping.js";
 import { ConfigError } from "../src/errors.js";
 
 const HOUR = 3_600_000;
@@ -1150,6 +1150,275 @@ saftey: {}
     const error = await loadConfig(dir, ENV).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConfigError);
     expect(String(error)).toContain("directory");
+  });
+});
+
+const USER_ATTRIBUTES =
+  "(user attributes: id, userName, email, givenName, familyName, displayName, active, title, department, employeeNumber, " +
+  "manager, preferredLanguage, addresses, phoneNumbers, roles, or extra.<name> for any other column or key of the directory)";
+const GROUP_ATTRIBUTES = "(group attributes: id, displayName, email, description, or extra.<name> for any other column or key of the directory)";
+const EXPRESSION_FORMS =
+  "an expression is a source attribute (givenName, extra.costCenter), a quoted literal ('Employee'), " +
+  "a function call (lower(email)) or a template ({givenName} {familyName})";
+const READ_ONLY = "is read-only in SCIM (set by the app): the app ignores what scimsync sends, so it would differ on every run";
+
+describe("loadConfig with mapping mistakes: the exact messages", () => {
+  it.each<{ name: string; edit: (c: Record<string, any>) => void; issues: { path: string; message: string }[] }>([
+    {
+      name: "a misspelt attribute",
+      edit: (c) => (c.mapping = { user: [{ target: "title", source: "titel" }] }),
+      issues: [{ path: "mapping.user[0].source", message: `unknown user attribute "titel"; did you mean title? ${USER_ATTRIBUTES}` }],
+    },
+    {
+      name: "a word meant as text",
+      edit: (c) => (c.mapping = { user: [{ target: "title", source: "Employee" }] }),
+      issues: [
+        {
+          path: "mapping.user[0].source",
+          message:
+            `unknown user attribute "Employee"; to write the text Employee, quote it: 'Employee' ${USER_ATTRIBUTES}; ` +
+            `in the YAML file write it as "'Employee'" (YAML removes its own quotes)`,
+        },
+      ],
+    },
+    {
+      name: "a default in YAML quotes only",
+      edit: (c) => (c.mapping = { user: [{ target: "title", source: "title" }, { target: "nickName", source: "extra.nickname", default: "Staff" }] }),
+      issues: [
+        {
+          path: "mapping.user[1].default",
+          message:
+            `unknown user attribute "Staff"; to write the text Staff, quote it: 'Staff' ${USER_ATTRIBUTES}; ` +
+            `in the YAML file write it as "'Staff'" (YAML removes its own quotes)`,
+        },
+      ],
+    },
+    {
+      name: "an unquoted word inside a call",
+      edit: (c) => (c.mapping = { user: [{ target: "title", source: "coalesce(title, Staff)" }] }),
+      issues: [
+        {
+          path: "mapping.user[0].source",
+          message: `unknown user attribute "Staff"; to write the text Staff, quote it: 'Staff' ${USER_ATTRIBUTES} at column 17 of "coalesce(title, Staff)"`,
+        },
+      ],
+    },
+    {
+      name: "an attribute the directory does not have, in a template",
+      edit: (c) => (c.mapping = { user: [{ target: "displayName", source: "{givenName} {middle} {familyName}" }] }),
+      issues: [
+        {
+          path: "mapping.user[0].source",
+          message:
+            `unknown user attribute "middle"; for a directory column or key of that name, write extra.middle ${USER_ATTRIBUTES} ` +
+            `at column 14 of "{givenName} {middle} {familyName}"`,
+        },
+      ],
+    },
+    {
+      name: "a capitalised attribute",
+      edit: (c) => (c.mapping = { user: [{ target: "title", source: "Title" }] }),
+      issues: [
+        {
+          path: "mapping.user[0].source",
+          message:
+            `unknown user attribute "Title"; did you mean title? To write the text Title, quote it: 'Title' ${USER_ATTRIBUTES}; ` +
+            `in the YAML file write it as "'Title'" (YAML removes its own quotes)`,
+        },
+      ],
+    },
+    {
+      name: "a misspelt list attribute with a filter",
+      edit: (c) => (c.mapping = { user: [{ target: "title", source: "adresses[type eq 'work'].locality" }] }),
+      issues: [
+        {
+          path: "mapping.user[0].source",
+          message: `unknown user attribute "adresses"; did you mean addresses[type eq "work"].locality? ${USER_ATTRIBUTES}`,
+        },
+      ],
+    },
+    {
+      name: "a user attribute in a group mapping",
+      edit: (c) => (c.mapping = { group: [{ target: "displayName", source: "coalesce(displayName, title)" }] }),
+      issues: [
+        {
+          path: "mapping.group[0].source",
+          message:
+            `unknown group attribute "title"; for a directory column or key of that name, write extra.title ${GROUP_ATTRIBUTES} ` +
+            `at column 23 of "coalesce(displayName, title)"`,
+        },
+      ],
+    },
+    {
+      name: "extra without a name",
+      edit: (c) => (c.mapping = { user: [{ target: "title", source: "extra" }] }),
+      issues: [
+        {
+          path: "mapping.user[0].source",
+          message: 'extra needs the name of a column or key, e.g. extra.costCenter, or extra["Cost Center"] for a name with spaces',
+        },
+      ],
+    },
+    {
+      name: "a filter inside extra",
+      edit: (c) => (c.mapping = { user: [{ target: "title", source: "lower(extra.phones[type eq 'work'].value)" }] }),
+      issues: [
+        {
+          path: "mapping.user[0].source",
+          message: `a [...] filter cannot be used on extra: write extra.<name> to read a column or key at column 7 of "lower(extra.phones[type eq 'work'].value)"`,
+        },
+      ],
+    },
+    {
+      name: "Extra in brackets",
+      edit: (c) => (c.mapping = { user: [{ target: "title", source: "Extra['Cost Center']" }] }),
+      issues: [{ path: "mapping.user[0].source", message: `unknown user attribute "Extra"; did you mean extra["Cost Center"]? ${USER_ATTRIBUTES}` }],
+    },
+    {
+      name: "a key of extra with a space, written after a dot",
+      edit: (c) => (c.mapping = { user: [{ target: "title", source: "extra.Cost Center" }] }),
+      issues: [
+        {
+          path: "mapping.user[0].source",
+          message: 'to read the key "Cost Center" of extra, write extra["Cost Center"]: a name with spaces or punctuation goes in brackets and quotes',
+        },
+      ],
+    },
+    {
+      name: "a key of extra with a dot",
+      edit: (c) => (c.mapping = { user: [{ target: "title", source: 'extra["cost.center"]' }] }),
+      issues: [
+        {
+          path: "mapping.user[0].source",
+          message:
+            'extra["cost.center"] cannot be read: a "." in a name would be read as a step into a nested key; rename the directory\'s column or key ' +
+            `without "." at column 7 of "extra[\\"cost.center\\"]"; ${EXPRESSION_FORMS}`,
+        },
+      ],
+    },
+    {
+      name: "plain text",
+      edit: (c) => (c.mapping = { user: [{ target: "title", source: "Staff Member" }] }),
+      issues: [
+        {
+          path: "mapping.user[0].source",
+          message:
+            "plain text is not an expression; to write the text Staff Member, quote it: 'Staff Member'; " +
+            `in the YAML file write it as "'Staff Member'" (YAML removes its own quotes)`,
+        },
+      ],
+    },
+    {
+      name: "a function named after another tool's",
+      edit: (c) => (c.mapping = { user: [{ target: "title", source: "lowercase(title)" }] }),
+      issues: [
+        {
+          path: "mapping.user[0].source",
+          message:
+            'unknown function "lowercase"; did you mean lower? (functions: lower, upper, trim, join, coalesce, replace, switch, appendDomain, split, not) ' +
+            `at column 1 of "lowercase(title)"; ${EXPRESSION_FORMS}`,
+        },
+      ],
+    },
+    {
+      name: "a template YAML read as a mapping",
+      edit: (c) => (c.mapping = { user: [{ target: "title", source: { givenName: "x" } }] }),
+      issues: [
+        {
+          path: "mapping.user[0].source",
+          message:
+            `expected an expression over the directory's attributes as text, e.g. givenName or "{givenName} {familyName}", got a mapping; ` +
+            `YAML reads an unquoted {...} as a mapping, so quote a template: "{givenName}"`,
+        },
+      ],
+    },
+    {
+      name: "a group externalId from another attribute",
+      edit: (c) => (c.mapping = { group: [{ target: "externalId", source: "email" }] }),
+      issues: [
+        {
+          path: "mapping.group[0].source",
+          message:
+            'externalId must be mapped from id, got "email"; scimsync recognises the groups it manages by the directory\'s immutable id; ' +
+            "map another identifier to another attribute",
+        },
+      ],
+    },
+    {
+      name: "a user externalId from another attribute",
+      edit: (c) => (c.mapping = { user: [{ target: "externalId", source: "employeeNumber" }] }),
+      issues: [
+        {
+          path: "mapping.user[0].source",
+          message:
+            'externalId must be mapped from id, got "employeeNumber"; scimsync recognises the users it manages by the directory\'s immutable id; ' +
+            "map another identifier to another attribute, e.g. urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber",
+        },
+      ],
+    },
+    {
+      name: "read-only targets",
+      edit: (c) =>
+        (c.mapping = {
+          user: [
+            { target: "id", source: "id" },
+            { target: "groups", source: "extra.groups" },
+            { target: "meta.lastModified", source: "extra.changed" },
+            { target: "schemas", source: "'x'" },
+            { target: "urn:ietf:params:scim:schemas:core:2.0:User:id", source: "id" },
+          ],
+          group: [
+            { target: "ID", source: "id" },
+            { target: "meta", source: "extra.meta" },
+          ],
+        }),
+      issues: [
+        { path: "mapping.user[0].target", message: `id ${READ_ONLY}; the directory's id goes to externalId; remove this entry` },
+        {
+          path: "mapping.user[1].target",
+          message: `groups ${READ_ONLY}; a user's groups follow from the groups' members (provisionGroups); remove this entry`,
+        },
+        { path: "mapping.user[2].target", message: `meta ${READ_ONLY}; remove this entry` },
+        {
+          path: "mapping.user[3].target",
+          message: "schemas cannot be mapped: scimsync writes it itself, naming the schemas of the mapped attributes; remove this entry",
+        },
+        { path: "mapping.user[4].target", message: `id ${READ_ONLY}; the directory's id goes to externalId; remove this entry` },
+        { path: "mapping.group[0].target", message: `id ${READ_ONLY}; the directory's id goes to externalId; remove this entry` },
+        { path: "mapping.group[1].target", message: `meta ${READ_ONLY}; remove this entry` },
+      ],
+    },
+    {
+      name: "a suspend delay for groups",
+      edit: (c) => (c.deprovision = { groups: { suspend: "now", delete: "7d" } }),
+      issues: [
+        { path: "deprovision.groups.suspend", message: "unknown key: groups are never suspended, only deleted (deprovision.groups.delete)" },
+      ],
+    },
+  ])("Given $name, it reports exactly that", async ({ edit, issues }) => {
+    const error = await loadError(stringify(tap(aConfig(), edit)));
+    expect(error.issues).toEqual(issues);
+  });
+
+  it("Given an unquoted template in the YAML, the hint says to quote a value that starts with {", async () => {
+    const error = await loadError(`${stringify(aConfig())}mapping:\n  user:\n    - target: displayName\n      source: {givenName} {familyName}\n`);
+    expect(error.issues[0]?.message).toMatch(/^YAML syntax error at line 10, column/);
+    expect(error.hint).toBe(
+      'fix the YAML syntax; indent with spaces, quote values that contain : or #, and quote a value that starts with { ' +
+        '(YAML reads it as a mapping), e.g. source: "{givenName} {familyName}"',
+    );
+  });
+
+  it("Given a key of extra in brackets, it loads with the source as written", async () => {
+    const entries = [
+      { target: `${ENTERPRISE_USER}:costCenter`, source: 'extra["Cost Center"]' },
+      { target: "nickName", source: "coalesce(extra.nickname, givenName)", default: "'Staff'" },
+    ];
+    const { config } = await loadConfig(await writeConfig(stringify(tap(aConfig(), (c) => (c.mapping = { user: entries })))), ENV);
+    expect(config.mapping.user.slice(-2)).toEqual(entries);
+    // The mapping's own reader resolves the normalised reference, extra.Cost Center.
+    const user = { id: "u-1", userName: "ada@example.com", active: true, extra: { "Cost Center": "CC 7" } };
+    expect(mapUser(user, compileMapping(config.mapping.user))).toMatchObject({ [`${ENTERPRISE_USER}:costCenter`]: "CC 7", nickName: "Staff" });
   });
 });
 

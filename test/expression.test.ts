@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { EXPRESSION_FUNCTIONS, ExpressionError, parseExpression, type ExpressionValue } from "../src/core/expression.js";
+import {
+  EXPRESSION_FUNCTIONS,
+  ExpressionError,
+  parseExpression,
+  type ExpressionValue,
+  type ParseOptions,
+  type ReferenceProblem,
+} from "../src/core/expression.js";
 
 /**
  * Reads a reference from a plain object: dotted steps, each optionally filtered by
@@ -35,7 +42,7 @@ const ALICE = {
   manager: { value: "m-1", displayName: "Bob" },
   location: { building: "B1" },
   noRoles: [],
-  extra: { nickname: "Ally", costCenter: "CC-1", rolesText: " a; b;;c ", flag: "FALSE", deptCode: "ENG" },
+  extra: { nickname: "Ally", costCenter: "CC-1", rolesText: " a; b;;c ", flag: "FALSE", deptCode: "ENG", "Cost Center": "CC 7", "2nd line": "L2" },
   customSchemas: { EmployeeInfo: { costCenter: "4711" } },
   addresses: [
     { type: "home", locality: "Springfield" },
@@ -46,9 +53,9 @@ const ALICE = {
 
 const evaluate = (text: string, record: object = ALICE): ExpressionValue => parseExpression(text).evaluate(readerOf(record));
 
-function errorOf(text: string): ExpressionError {
+function errorOf(text: string, options?: ParseOptions): ExpressionError {
   try {
-    parseExpression(text);
+    parseExpression(text, options);
   } catch (error) {
     if (error instanceof ExpressionError) return error;
     throw error;
@@ -61,6 +68,9 @@ describe("parseExpression: references and literals", () => {
     { source: "givenName", expected: "Alice" },
     { source: "  givenName  ", expected: "Alice" },
     { source: "extra.nickname", expected: "Ally" },
+    { source: 'extra["Cost Center"]', expected: "CC 7" },
+    { source: "extra[ '2nd line' ]", expected: "L2" },
+    { source: 'lower(extra["Cost Center"])', expected: "cc 7" },
     { source: "customSchemas.EmployeeInfo.costCenter", expected: "4711" },
     { source: 'addresses[type eq "work"].locality', expected: "Berlin" },
     { source: "addresses[ type  EQ  'home' ].locality", expected: "Springfield" },
@@ -165,6 +175,7 @@ describe("parseExpression: templates", () => {
     { source: "Dr. {familyName}", expected: "Dr. Smith" },
     { source: "{lower(givenName)}.{lower(familyName)}@example.com", expected: "alice.smith@example.com" },
     { source: "{ givenName }", expected: "Alice" },
+    { source: '{givenName} ({extra["Cost Center"]})', expected: "Alice (CC 7)" },
     { source: "{{{givenName}}}", expected: "{Alice}" },
     { source: "{{literal}}", expected: "{literal}" },
     { source: "{coalesce(title, '}')}", expected: "}" },
@@ -189,6 +200,8 @@ describe("parseExpression: references and text", () => {
     { source: "phoneNumbers[type eq 'say \"hi\"'].value", references: ['phoneNumbers[type eq "say \\"hi\\""].value'] },
     { source: "switch(department, 'x', 'a', extra.nickname)", references: ["department", "extra.nickname"] },
     { source: "'text'", references: [] },
+    { source: "coalesce(extra['Cost Center'], extra.costCenter, extra[\"costCenter\"])", references: ["extra.Cost Center", "extra.costCenter"] },
+    { source: 'Extra["x y"]', references: ["Extra.x y"] },
     { source: "true", references: [] },
   ])("Given $source, When parsed, Then its references are $references", ({ source, references }) => {
     expect(parseExpression(source).references).toEqual(references);
@@ -224,6 +237,10 @@ describe("parseExpression: errors", () => {
     { source: "case(x, 'a', 'b', 'c')", column: 1, problem: `unknown function "case"; did you mean switch? ${ALL_FUNCTIONS}` },
     { source: "frobnicate(x)", column: 1, problem: `unknown function "frobnicate" ${ALL_FUNCTIONS}` },
     { source: "extra.fn(x)", column: 1, problem: `unknown function "extra.fn" ${ALL_FUNCTIONS}` },
+    { source: "lowercase(userName)", column: 1, problem: `unknown function "lowercase"; did you mean lower? ${ALL_FUNCTIONS}` },
+    { source: "toUpperCase(title)", column: 1, problem: `unknown function "toUpperCase"; did you mean upper? ${ALL_FUNCTIONS}` },
+    { source: "replaceAll(title, 'a', 'b')", column: 1, problem: `unknown function "replaceAll"; did you mean replace? ${ALL_FUNCTIONS}` },
+    { source: "append(userName, 'x.com')", column: 1, problem: `unknown function "append"; did you mean appendDomain? ${ALL_FUNCTIONS}` },
     { source: "lower(givenName, familyName)", column: 1, problem: "lower(value) takes exactly one argument" },
     { source: "lower()", column: 1, problem: "lower(value) takes exactly one argument" },
     { source: "join(' ')", column: 1, problem: "join(separator, value, ...) needs a separator and at least one value" },
@@ -265,8 +282,6 @@ describe("parseExpression: errors", () => {
       column: 18,
       problem: 'unexpected "familyName"; to combine values write a template, e.g. "{lower(givenName)} {familyName}"',
     },
-    { source: "Head Office", column: 1, problem: "plain text is not an expression; write literal text in quotes, e.g. 'Head Office'" },
-    { source: "Dr. Smith", column: 1, problem: "plain text is not an expression; write literal text in quotes, e.g. 'Dr. Smith'" },
     { source: "extra.", column: 7, problem: 'expected an attribute name after "."' },
     { source: 'addresses[type = "work"].locality', column: 16, problem: 'bad filter; inside [...] write <attribute> eq "<value>", e.g. [type eq "work"]' },
     { source: "addresses[type eq work].locality", column: 19, problem: 'bad filter; inside [...] write <attribute> eq "<value>", e.g. [type eq "work"]' },
@@ -288,11 +303,115 @@ describe("parseExpression: errors", () => {
     { source: "{lowr(givenName)}", column: 2, problem: `unknown function "lowr"; did you mean lower? ${ALL_FUNCTIONS}` },
     { source: "coalesce(title, '{'", column: 20, problem: 'missing ")" to close coalesce(' },
     { source: "lower(x) + 'y'", column: 10, problem: 'unexpected "+" after the expression' },
+    {
+      source: 'extra["cost.center"]',
+      column: 7,
+      problem:
+        'extra["cost.center"] cannot be read: a "." in a name would be read as a step into a nested key; ' +
+        'rename the directory\'s column or key without "."',
+    },
+    { source: "extra['  ']", column: 7, problem: `empty name in extra[...]; write the directory's column or key, e.g. extra["Cost Center"]` },
+    { source: 'extra["Cost Center"', column: 20, problem: 'expected "]" after the name, e.g. extra["Cost Center"]' },
+    {
+      source: 'addresses["work"].locality',
+      column: 10,
+      problem: '["..."] names a key of extra only, e.g. extra["Cost Center"]; to pick one element of a list write [type eq "work"]',
+    },
+    {
+      source: "lower(extra.Cost Center)",
+      column: 18,
+      problem: 'expected "," or ")" after an argument of lower(...), found "Center"; for a name with spaces write extra["Cost Center"]',
+    },
+    {
+      source: "Code: {extra.Cost Center}",
+      column: 19,
+      problem: 'unexpected "Center" in a placeholder; for a name with spaces write extra["Cost Center"]',
+    },
   ])("Given $source, When parsed, Then it is rejected at column $column: $problem", ({ source, column, problem }) => {
     const error = errorOf(source);
 
     expect({ column: error.column, problem: error.problem, expression: error.expression }).toEqual({ column, problem, expression: source });
     expect(error.message).toBe(`${problem} at column ${column} of ${JSON.stringify(source)}`);
+  });
+});
+
+describe("parseExpression: errors about the text as a whole", () => {
+  it.each<{ source: string; message: string; literal?: string }>([
+    {
+      source: "Head Office",
+      message: "plain text is not an expression; to write the text Head Office, quote it: 'Head Office'",
+      literal: "Head Office",
+    },
+    {
+      source: " Dr. Smith ",
+      message: "plain text is not an expression; to write the text Dr. Smith, quote it: 'Dr. Smith'",
+      literal: "Dr. Smith",
+    },
+    {
+      source: "extra.Cost Center",
+      message: 'to read the key "Cost Center" of extra, write extra["Cost Center"]: a name with spaces or punctuation goes in brackets and quotes',
+    },
+    {
+      source: "extra.2nd line",
+      message: 'to read the key "2nd line" of extra, write extra["2nd line"]: a name with spaces or punctuation goes in brackets and quotes',
+    },
+    {
+      // Without a reference check nothing is known to be an attribute, so the words are the key's.
+      source: "extra.costCenter title",
+      message: 'to read the key "costCenter title" of extra, write extra["costCenter title"]: a name with spaces or punctuation goes in brackets and quotes',
+    },
+  ])("Given $source, When parsed, Then the message names no column: $message", ({ source, message, literal }) => {
+    const error = errorOf(source);
+
+    expect(error.message).toBe(message);
+    expect({ wholeText: error.wholeText, problem: error.problem, literal: error.literal }).toEqual({ wholeText: true, problem: message, literal });
+  });
+});
+
+describe("parseExpression with a reference check", () => {
+  /** Accepts givenName, title and extra.<name>; says what else it was given. */
+  const checkReference = (reference: string): ReferenceProblem | undefined =>
+    ["givenName", "title"].includes(reference) || reference.startsWith("extra.")
+      ? undefined
+      : { text: `no ${reference}`, ...(/^\p{Lu}\w*$/u.test(reference) ? { literal: reference } : {}) };
+
+  it("Given only accepted references, When parsed, Then it parses as without the check", () => {
+    expect(parseExpression('{givenName} {extra["Cost Center"]}', { checkReference }).evaluate(readerOf(ALICE))).toBe("Alice CC 7");
+  });
+
+  it("Given a rejected reference inside a call, When parsed, Then the problem points at its column", () => {
+    const error = errorOf("coalesce(title, Staff)", { checkReference });
+
+    expect(error.message).toBe('no Staff at column 17 of "coalesce(title, Staff)"');
+    expect({ column: error.column, wholeText: error.wholeText, reference: error.reference, literal: error.literal }).toEqual({
+      column: 17,
+      wholeText: false,
+      reference: "Staff",
+      literal: "Staff",
+    });
+  });
+
+  it("Given a rejected reference that is the whole text, When parsed, Then the message names no column", () => {
+    const error = errorOf("  Employee ", { checkReference });
+
+    expect(error.message).toBe("no Employee");
+    expect({ wholeText: error.wholeText, reference: error.reference, literal: error.literal }).toEqual({
+      wholeText: true,
+      reference: "Employee",
+      literal: "Employee",
+    });
+  });
+
+  it("Given several rejected references, When parsed, Then the first written is reported, normalised", () => {
+    const error = errorOf("{givenName} {addresses[type eq 'work'].locality} {middle}", { checkReference });
+
+    expect(error.message).toBe(`no addresses[type eq "work"].locality at column 14 of "{givenName} {addresses[type eq 'work'].locality} {middle}"`);
+  });
+
+  it("Given an extra key followed by an accepted name, When parsed, Then a template is suggested instead of brackets", () => {
+    expect(errorOf("extra.costCenter title", { checkReference }).problem).toBe(
+      'unexpected "title"; to combine values write a template, e.g. "{extra.costCenter} {title}", or write literal text in quotes',
+    );
   });
 });
 

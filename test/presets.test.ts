@@ -7,7 +7,7 @@ import { main } from "../src/cli/main.js";
 import { loadConfig } from "../src/config/load-config.js";
 import { configView, presetHeader, presetView, renderMappingYaml } from "../src/config/preset-yaml.js";
 import { PRESET_NAMES, PRESETS, type Preset } from "../src/config/presets.js";
-import { describeTargetProblem } from "../src/config/schema.js";
+import { describeExpressionProblem, describeTargetProblem } from "../src/config/schema.js";
 import { parseExpression } from "../src/core/expression.js";
 import { ENTERPRISE_USER } from "../src/core/mapping.js";
 import { parseScimPath } from "../src/core/scim-path.js";
@@ -41,7 +41,7 @@ async function loadPasted(yamlText: string) {
 }
 
 describe("every preset", () => {
-  it.each(presets)("$name: every target is a SCIM path scimsync can write and every source parses", (preset) => {
+  it.each(presets)("$name: every target is a SCIM path scimsync can write and every source parses and reads known attributes", (preset) => {
     for (const [kind, entries] of [
       ["user", preset.user],
       ["group", preset.group],
@@ -51,6 +51,9 @@ describe("every preset", () => {
         expect(describeTargetProblem(kind, entry.target), entry.target).toBeUndefined();
         expect(() => parseExpression(entry.source), entry.source).not.toThrow();
         if (entry.default !== undefined) expect(() => parseExpression(entry.default!), entry.default).not.toThrow();
+        // What config loading checks: every reference names an attribute the directory has.
+        expect(describeExpressionProblem(kind, entry.source), entry.source).toBeUndefined();
+        if (entry.default !== undefined) expect(describeExpressionProblem(kind, entry.default), entry.default).toBeUndefined();
       }
     }
   });

@@ -66,7 +66,17 @@ function describeType(value: unknown): string {
   return `a ${typeof value}`;
 }
 
+/**
+ * Unknown keys that mean a setting which does not exist, keyed by path: the usual "did you mean"
+ * would point at a key that does something else.
+ */
+const NO_SUCH_SETTING: ReadonlyMap<string, string> = new Map([
+  ["deprovision.groups.suspend", "unknown key: groups are never suspended, only deleted (deprovision.groups.delete)"],
+]);
+
 function describeUnknownKey(schema: z.ZodType, parent: KeyPath, key: string): string {
+  const explained = NO_SUCH_SETTING.get(formatKeyPath([...parent, normalizeName(key)]));
+  if (explained) return explained;
   const siblings = knownKeys(schema, parent);
   const close = closestName(key, siblings);
   if (close) return `unknown key; did you mean "${close}"?`;

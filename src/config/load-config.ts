@@ -89,6 +89,9 @@ export interface Config {
 }
 
 const HINT = "fix the keys listed above; config.example.yaml shows every key with its default";
+const YAML_HINT =
+  "fix the YAML syntax; indent with spaces, quote values that contain : or #, and quote a value that starts with { " +
+  '(YAML reads it as a mapping), e.g. source: "{givenName} {familyName}"';
 
 export async function loadConfig(
   file: string,
@@ -137,7 +140,7 @@ function parseYamlConfig(text: string, path: string): Record<string, unknown> {
       const what = error.code === "MULTIPLE_DOCS" ? "the file holds more than one YAML document (---); keep one" : redact(error.message);
       return { path: "", message: `YAML syntax error at line ${line}, column ${col}: ${what}` };
     });
-    throw new ConfigError(issues, { file: path, hint: "fix the YAML syntax; indent with spaces, and quote values that contain : or #" });
+    throw new ConfigError(issues, { file: path, hint: YAML_HINT });
   }
   if (doc.contents === null) {
     throw new ConfigError([{ path: "", message: "the file is empty" }], {

@@ -11,7 +11,9 @@ import { z } from "zod";
 import { DELAY_SYNTAX, parseDelay } from "../core/delay.js";
 import { ExpressionError, parseExpression } from "../core/expression.js";
 import { parseScimPath } from "../core/scim-path.js";
+import { isMapping } from "./key-path.js";
 import { describeUnknownPreset, PRESET_NAMES } from "./presets.js";
+import { describeReferenceProblem } from "./source-attributes.js";
 
 /** Placeholder in messages for the offending value; see format-issues.ts. */
 export const GOT = "{got}";
@@ -126,12 +128,37 @@ export const SCIM_PATH_FORMS =
 
 export type MappingKind = "user" | "group";
 
+/** Attributes RFC 7643 declares readOnly (lower-cased) -> how they are spelt and what to do instead. */
+const READ_ONLY_TARGETS: Readonly<Record<MappingKind, ReadonlyMap<string, { name: string; instead: string }>>> = (() => {
+  const id = { name: "id", instead: "the directory's id goes to externalId; remove this entry" };
+  const meta = { name: "meta", instead: "remove this entry" };
+  const groups = { name: "groups", instead: "a user's groups follow from the groups' members (provisionGroups); remove this entry" };
+  return {
+    user: new Map([
+      ["id", id],
+      ["meta", meta],
+      ["groups", groups],
+    ]),
+    group: new Map([
+      ["id", id],
+      ["meta", meta],
+    ]),
+  };
+})();
+
 /** What is wrong with a mapping target on its own; whether it is mapped twice is a cross-key rule. */
 export function describeTargetProblem(kind: MappingKind, text: string): string | undefined {
   const path = parseScimPath(text);
   if (!path) return `${GOT} is not a SCIM attribute path scimsync can write; use ${SCIM_PATH_FORMS}`;
   if (path.schema) return undefined;
   const attribute = path.attribute.toLowerCase();
+  const readOnly = READ_ONLY_TARGETS[kind].get(attribute);
+  if (readOnly) {
+    return `${readOnly.name} is read-only in SCIM (set by the app): the app ignores what scimsync sends, so it would differ on every run; ${readOnly.instead}`;
+  }
+  if (attribute === "schemas") {
+    return "schemas cannot be mapped: scimsync writes it itself, naming the schemas of the mapped attributes; remove this entry";
+  }
   if (attribute === "active") {
     return "active cannot be mapped: scimsync sets it itself, suspending and reactivating accounts by the deprovision rules; remove this entry";
   }
@@ -145,21 +172,39 @@ const EXPRESSION_FORMS =
   "an expression is a source attribute (givenName, extra.costCenter), a quoted literal ('Employee'), " +
   "a function call (lower(email)) or a template ({givenName} {familyName})";
 
-/** Why an expression does not parse; the formatter fills in the expression itself (or the reference it came from). */
-export function describeExpressionProblem(text: string): string | undefined {
+/**
+ * Why an expression of a `kind` mapping does not parse or reads an attribute the directory does
+ * not have; the formatter fills in the expression itself (or the reference it came from).
+ */
+export function describeExpressionProblem(kind: MappingKind, text: string): string | undefined {
   try {
-    parseExpression(text);
+    parseExpression(text, { checkReference: (reference) => describeReferenceProblem(kind, reference) });
     return undefined;
   } catch (error) {
     if (!(error instanceof ExpressionError)) throw error;
-    return `${error.problem} at column ${error.column} of ${GOT}; ${EXPRESSION_FORMS}`;
+    const where = error.wholeText ? "" : ` at column ${error.column} of ${GOT}`;
+    // YAML's quotes around a value are gone by the time the expression sees it.
+    if (error.wholeText && error.literal !== undefined) {
+      return `${error.problem}${where}; in the YAML file write it as "'${error.literal}'" (YAML removes its own quotes)`;
+    }
+    // These name the fix already (an attribute list, the bracket syntax): the forms would be noise.
+    if (error.reference !== undefined || error.wholeText) return `${error.problem}${where}`;
+    return `${error.problem}${where}; ${EXPRESSION_FORMS}`;
   }
 }
 
-function expression(what: string) {
+function expression(kind: MappingKind, what: string) {
+  const expected = `expected ${what} as text, e.g. givenName or "{givenName} {familyName}"`;
   return z
-    .string({ error: expecting(`expected ${what} as text, e.g. givenName or "{givenName} {familyName}"`) })
-    .refine((s) => describeExpressionProblem(s) === undefined, { error: (iss) => describeExpressionProblem(String(iss.input)) });
+    .string({
+      error: (iss) =>
+        isMapping(iss.input)
+          ? `${expected}, got ${GOT}; YAML reads an unquoted {...} as a mapping, so quote a template: "{givenName}"`
+          : expecting(expected)(iss),
+    })
+    .refine((s) => describeExpressionProblem(kind, s) === undefined, {
+      error: (iss) => describeExpressionProblem(kind, String(iss.input)),
+    });
 }
 
 function isExternalId(target: string): boolean {
@@ -190,10 +235,10 @@ function checkEntry(kind: MappingKind, entry: MappingEntryInput, ctx: z.Refineme
   }
   // Anything but the directory's immutable id in externalId would make scimsync lose track of
   // its own accounts when that value changes.
-  if (!isExternalId(entry.target) || describeExpressionProblem(entry.source) !== undefined) return;
+  if (!isExternalId(entry.target) || describeExpressionProblem(kind, entry.source) !== undefined) return;
   const why =
-    `scimsync recognises the ${kind}s it manages by the directory's immutable id; map another identifier to another ` +
-    "attribute, e.g. urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber";
+    `scimsync recognises the ${kind}s it manages by the directory's immutable id; map another identifier to another attribute` +
+    (kind === "user" ? ", e.g. urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber" : "");
   if (entry.source.trim() !== "id") {
     ctx.addIssue({ code: "custom", path: ["source"], message: `externalId must be mapped from id, got ${GOT}; ${why}` });
   } else if (entry.default !== undefined) {
@@ -218,10 +263,10 @@ function mappingEntry(kind: MappingKind) {
           .string({ error: expecting(`expected a SCIM attribute path: ${SCIM_PATH_FORMS}`) })
           .refine((s) => describeTargetProblem(kind, s) === undefined, { error: (iss) => describeTargetProblem(kind, String(iss.input)) })
           .describe('The SCIM attribute written, e.g. name.givenName or emails[type eq "work"].value.'),
-        source: expression("an expression over the directory's attributes")
+        source: expression(kind, "an expression over the directory's attributes")
           .optional()
           .describe("Expression giving the value: an attribute, a 'literal', a function call or a {template}."),
-        default: expression("an expression used when source gives nothing")
+        default: expression(kind, "an expression used when source gives nothing")
           .optional()
           .describe("Expression used when source gives nothing (empty or missing)."),
         clearWhenEmpty: boolean()

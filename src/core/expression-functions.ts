@@ -243,6 +243,21 @@ const KNOWN_AS: ReadonlyMap<string, string> = new Map([
   ["concat", "join"],
 ]);
 
+/**
+ * The function whose name is part of `wanted` (lowercase, toUpperCase, replaceAll) or that
+ * `wanted` abbreviates (append for appendDomain); the longest such name.
+ */
+function containedFunction(wanted: string): string | undefined {
+  let best: string | undefined;
+  for (const f of FUNCTION_LIST) {
+    const name = f.name.toLowerCase();
+    // Three letters at least: "no" is part of too many names to mean not.
+    const related = wanted.includes(name) || (wanted.length >= 3 && name.includes(wanted));
+    if (related && (!best || f.name.length > best.length)) best = f.name;
+  }
+  return best;
+}
+
 /** The problem to report for a call of `name`, which is no function: a near miss if there is one, then the list. */
 export function unknownFunction(name: string): string {
   const wanted = name.toLowerCase();
@@ -252,7 +267,8 @@ export function unknownFunction(name: string): string {
     const distance = editDistance(wanted, f.name.toLowerCase(), { adjacentSwap: "one edit" });
     if (!best || distance < best.distance) best = { name: f.name, distance };
   }
-  const close = best && best.distance <= (wanted.length <= 4 ? 1 : 2) ? best.name : KNOWN_AS.get(wanted);
+  const close =
+    best && best.distance <= (wanted.length <= 4 ? 1 : 2) ? best.name : (KNOWN_AS.get(wanted) ?? containedFunction(wanted));
   const suggestion = close ? `; did you mean ${close}?` : "";
   return `unknown function ${JSON.stringify(name)}${suggestion} (functions: ${FUNCTION_LIST.map((f) => f.name).join(", ")})`;
 }

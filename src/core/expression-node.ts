@@ -16,4 +16,6 @@ export type Node = { readonly evaluate: Evaluate; readonly start: number; readon
 export interface ParsedText {
   readonly evaluate: Evaluate;
   readonly references: string[];
+  /** Where each reference (same index) is first written, for errors that point at it. */
+  readonly referenceSpans: { readonly start: number; readonly end: number }[];
 }

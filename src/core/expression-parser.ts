@@ -13,6 +13,8 @@ const IDENTIFIER = /[\p{L}_$][\p{L}0-9_$-]*/uy;
 const NUMBER = /-?[0-9]+(?:\.[0-9]+)?/y;
 const WORD = /[\p{L}0-9_$.-]+/uy;
 const SPACE = /\s/;
+/** The one attribute whose keys may be named in brackets: the directory's own columns and keys. */
+const EXTRA = "extra";
 const KEYWORDS: ReadonlyMap<string, ExpressionValue> = new Map<string, ExpressionValue>([
   ["true", true],
   ["false", false],
@@ -28,6 +30,8 @@ export class Parser {
   pos = 0;
   /** Normalised, in order of first use. */
   readonly references: string[] = [];
+  /** Where each of `references` is first written. */
+  readonly referenceSpans: { start: number; end: number }[] = [];
 
   constructor(text: string) {
     this.text = text;
@@ -111,11 +115,17 @@ export class Parser {
     this.pos = end;
     const keyword = simple ? reference.toLowerCase() : "";
     if (KEYWORDS.has(keyword)) return this.literal(KEYWORDS.get(keyword)!, start);
-    if (!this.references.includes(reference)) this.references.push(reference);
+    if (!this.references.includes(reference)) {
+      this.references.push(reference);
+      this.referenceSpans.push({ start, end });
+    }
     return { kind: "reference", evaluate: (read) => normalise(read(reference)), start, end };
   }
 
-  /** `a.b[attr eq "v"].c`, normalised; `simple` when it is a single name. */
+  /**
+   * `a.b[attr eq "v"].c` or `extra["Cost Center"]`, normalised (the latter to `extra.Cost Center`);
+   * `simple` when it is a single name.
+   */
   path(): { reference: string; simple: boolean } {
     let reference = "";
     let simple = true;
@@ -125,7 +135,9 @@ export class Parser {
       this.pos += name.length;
       reference += name;
       if (this.peek() === "[") {
-        reference += this.filter();
+        if (!this.quoteFollows()) reference += this.filter();
+        else if (reference.toLowerCase() === EXTRA) reference += `.${this.extraKey()}`;
+        else this.fail(this.pos, `["..."] names a key of extra only, e.g. extra["Cost Center"]; to pick one element of a list write [type eq "work"]`);
         simple = false;
       }
       if (this.peek() !== ".") return { reference, simple };
@@ -133,6 +145,36 @@ export class Parser {
       reference += ".";
       simple = false;
     }
+  }
+
+  /** Whether the "[" at pos opens a quoted name rather than a filter. */
+  quoteFollows(): boolean {
+    let i = this.pos + 1;
+    while (i < this.text.length && SPACE.test(this.text[i]!)) i++;
+    return this.text[i] === "'" || this.text[i] === '"';
+  }
+
+  /**
+   * `["Cost Center"]` after extra, at pos: the key's name. `read` receives `extra.<name>`, and a
+   * reader splits that at ".", so a name with "." could never be read.
+   */
+  extraKey(): string {
+    this.pos++;
+    this.skipSpace();
+    const start = this.pos;
+    const name = this.quoted();
+    this.skipSpace();
+    if (this.peek() !== "]") this.fail(this.pos, `expected "]" after the name, e.g. extra["Cost Center"]`);
+    this.pos++;
+    if (name.trim() === "") this.fail(start, `empty name in extra[...]; write the directory's column or key, e.g. extra["Cost Center"]`);
+    if (name.includes(".")) {
+      this.fail(
+        start,
+        `extra[${JSON.stringify(name)}] cannot be read: a "." in a name would be read as a step into a nested key; ` +
+          `rename the directory's column or key without "."`,
+      );
+    }
+    return name;
   }
 
   /** `[type eq "work"]` at pos, in the one spelling `read` receives. */
@@ -184,7 +226,8 @@ export class Parser {
           continue;
         }
         if (after === undefined || after === "}") this.fail(this.pos, `missing ")" to close ${name}(`);
-        this.fail(this.pos, `expected "," or ")" after an argument of ${name}(...), found ${this.describe(this.pos)}`);
+        const found = `found ${this.describe(this.pos)}${this.spacedExtraKeyHint(args[args.length - 1])}`;
+        this.fail(this.pos, `expected "," or ")" after an argument of ${name}(...), ${found}`);
       }
     }
     const problem = spec.check(args);
@@ -192,17 +235,31 @@ export class Parser {
     return { kind: "call", evaluate: spec.compile(args), start, end: this.pos };
   }
 
-  /** After an expression that should end the text (or a placeholder, at `}`). */
-  expectEnd(closing: "" | "}"): void {
+  /**
+   * For `extra.Cost Center`, where the next word belongs to a name with a space: how to write
+   * that name. Prefixed with "; ", or "" when `node` is no such reference.
+   */
+  spacedExtraKeyHint(node: Node | undefined): string {
+    if (node?.kind !== "reference") return "";
+    const name = /^extra\.([^.[\]]+)$/.exec(this.text.slice(node.start, node.end))?.[1];
+    if (name === undefined || !SPACE.test(this.text[node.end] ?? "")) return "";
+    const rest = /^[^,(){}'"[\]]*/u.exec(this.text.slice(node.end))![0].trimEnd();
+    if (rest === "") return "";
+    return `; for a name with spaces write extra[${JSON.stringify(name + rest)}]`;
+  }
+
+  /** After `node`, an expression that should end the text (or a placeholder, at `}`). */
+  expectEnd(closing: "" | "}", node?: Node): void {
     this.skipSpace();
     const c = this.peek();
     if (closing ? c === closing : c === undefined) return;
     if (c === ")") this.fail(this.pos, `unmatched ")"; remove it`);
     if (c === "}") this.fail(this.pos, UNMATCHED_CLOSE_BRACE);
     if (closing) {
-      this.fail(this.pos, `unexpected ${this.describe(this.pos)} in a placeholder; write one expression per {...}, e.g. {givenName} {familyName}`);
+      const hint = this.spacedExtraKeyHint(node) || "; write one expression per {...}, e.g. {givenName} {familyName}";
+      this.fail(this.pos, `unexpected ${this.describe(this.pos)} in a placeholder${hint}`);
     }
-    this.fail(this.pos, `unexpected ${this.describe(this.pos)} after the expression`);
+    this.fail(this.pos, `unexpected ${this.describe(this.pos)} after the expression${this.spacedExtraKeyHint(node)}`);
   }
 }
 
@@ -210,8 +267,8 @@ export class Parser {
 export function parseSingle(text: string): ParsedText {
   const parser = new Parser(text);
   const node = parser.expression();
-  parser.expectEnd("");
-  return { evaluate: node.evaluate, references: parser.references };
+  parser.expectEnd("", node);
+  return { evaluate: node.evaluate, references: parser.references, referenceSpans: parser.referenceSpans };
 }
 
 /** `givenName familyName` as its two expressions; undefined when it is not a run of them. */

@@ -31,7 +31,7 @@ export function parseTemplate(text: string): ParsedText {
       const node = parser.expression();
       parser.skipSpace();
       if (parser.peek() === undefined) parser.fail(i, UNCLOSED_BRACE);
-      parser.expectEnd("}");
+      parser.expectEnd("}", node);
       if (literal) parts.push(literal);
       literal = "";
       parts.push(node.evaluate);
@@ -56,5 +56,5 @@ export function parseTemplate(text: string): ParsedText {
     // A missing middle name must not leave "Alice  Smith" behind.
     return out.replace(/\s+/g, " ").trim() || null;
   };
-  return { evaluate, references: parser.references };
+  return { evaluate, references: parser.references, referenceSpans: parser.referenceSpans };
 }
