@@ -219,7 +219,7 @@ describe("groups: deletion by policy", () => {
     expect(plan.scheduled).toEqual([]);
   });
 
-  it("Given group deletions beyond the safety limit, When planned, Then the deletes are blocked like user deprovisioning", () => {
+  it("Given group deletions beyond the safety limit, When planned, Then the group deletes are held back, and only they", () => {
     const stateGroups = Object.fromEntries(["a", "b", "c"].map((id) => [id, aStateGroup(id)]));
     const plan = planWithGroups(
       { desired: [], actual: ["a", "b", "c"].map((id) => aTargetGroup(id)), policy: { delete: 0 } },
@@ -227,7 +227,7 @@ describe("groups: deletion by policy", () => {
     );
 
     expect(groupActions(plan).map((a) => a.op)).toEqual(["delete", "delete", "delete"]);
-    expect(plan.safety).toMatchObject({ deprovisions: 3, blocked: true });
+    expect(plan.safety).toMatchObject({ deprovisions: 3, blocked: false, groupDeletesBlocked: true, reason: expect.stringContaining("3 groups would be deleted") });
   });
 
   it("Given the directory could not be read completely, When planned, Then no group timer starts and no group is deleted", () => {
@@ -436,7 +436,7 @@ describe("memberships: who is frozen, hidden members", () => {
       { stateGroups: { sales: aStateGroup("sales", ["t-ada"]), ops: aStateGroup("ops", ["t-bob"]) } },
     );
 
-    expect(plan.state.groupMembersHidden).toBeUndefined();
+    expect(plan.state.groupMembersHidden).toBe(false);
     expect(groupActions(plan).map((a) => [a.op, a.key, memberNames(a)])).toEqual([
       ["add-members", "Ops", ["bob@example.com"]],
       ["add-members", "Sales", ["ada@example.com"]],
@@ -454,8 +454,58 @@ describe("memberships: who is frozen, hidden members", () => {
       }),
     );
 
-    expect(plan.state.groupMembersHidden).toBeUndefined();
+    expect(plan.state.groupMembersHidden).toBe(false);
     expect(plan.warnings.join("\n")).not.toContain("does not return group members");
+  });
+
+  it("Given 4 managed groups, When one is deleted and a user leaves, Then the group delete is held back but the leaver is still suspended", () => {
+    const ids = Array.from({ length: 100 }, (_, i) => `u${i}`);
+    const users = Object.fromEntries(ids.map((id) => [id, aManagedRecord(id)]));
+    const stateGroups = Object.fromEntries(["a", "b", "c", "d"].map((id) => [id, aStateGroup(id)]));
+    const plan = planChanges(
+      aPlanInput({
+        desired: ids.map((id, i) => aDesiredUser({ id, active: i !== 0 })),
+        actual: ids.map((id) => aTargetUser({ id })),
+        state: { ...aState(users), groups: stateGroups },
+        safety: { maxDeprovisions: 50, maxDeprovisionPercent: 20 },
+        groups: aGroupInput({
+          desired: ["b", "c", "d"].map((id) => aDesiredGroup(id)),
+          actual: ["a", "b", "c", "d"].map((id) => aTargetGroup(id)),
+          policy: { delete: 0 },
+        }),
+      }),
+    );
+
+    expect(plan.safety).toMatchObject({ blocked: false, groupDeletesBlocked: true });
+    expect(plan.actions.map((a) => `${a.op} ${a.type} ${a.key}`)).toEqual(["suspend User u0@example.com", "delete Group A"]);
+  });
+
+  it("Given the manager's delete is held back by a safety stop, When planned, Then the reports keep their manager", () => {
+    const MANAGER = `${ENTERPRISE_USER}:manager`;
+    const withManager = compileMapping([...defaultUserMapping("externalId"), { target: MANAGER, source: "manager" }]);
+    const ids = ["m1", "m2", "r1"];
+    const snap: SourceSnapshot = {
+      users: [aSourceUser({ id: "r1", manager: "m1" })],
+      groups: [],
+      complete: true,
+      problems: [],
+      protectedIds: [],
+      protectedUserNames: [],
+    };
+    const r1 = aTargetUser({ id: "r1" }, { edit: (r) => ((r[ENTERPRISE_USER] as Record<string, unknown>).manager = { value: "t-m1" }) });
+    const plan = planChanges(
+      aPlanInput({
+        mapping: withManager,
+        policy: { deleted: { suspend: 0, delete: 0 }, suspended: { suspend: 0, delete: "never" }, outOfScope: { suspend: 0, delete: "never" } },
+        safety: { maxDeprovisions: 1, maxDeprovisionPercent: 100 },
+        desired: resolveDesiredUsers(snap, {}, withManager).users,
+        actual: [aTargetUser({ id: "m1" }), aTargetUser({ id: "m2" }), r1],
+        state: aState(Object.fromEntries(ids.map((id) => [id, aManagedRecord(id)]))),
+      }),
+    );
+
+    expect(plan.safety.blocked).toBe(true);
+    expect(plan.actions.filter((a) => a.op === "update")).toEqual([]);
   });
 
   it("Given ids of users no longer managed in a group's record, When planned, Then they are forgotten", () => {
@@ -635,6 +685,20 @@ describe("mapped userNames", () => {
     expect(desired[0]!.userName).toBe("jdoe@example.com");
     expect(plan.adopted.map((a) => a.key)).toEqual(["jdoe@example.com"]);
     expect(plan.actions.map((a) => a.op)).toEqual(["update"]);
+  });
+
+  it("Given a disabled directory user sharing the mapped userName with an active newcomer, When resolved, Then the leaver is still deprovisioned and the newcomer kept", () => {
+    const result = resolveDesiredUsers(
+      snap([aSourceUser({ id: "old", email: "pat@example.com", active: false }), aSourceUser({ id: "new", email: "pat@example.com" })]),
+      {},
+      komeetLike,
+    );
+
+    expect(result.users.map((u) => [u.sourceId, u.status])).toEqual([
+      ["old", "suspended"],
+      ["new", "active"],
+    ]);
+    expect(result.problems).toEqual([]);
   });
 
   it("Given two directory users the mapping gives one userName, When resolved, Then both are reported and skipped", () => {

@@ -278,6 +278,77 @@ describe("groups through the engine", () => {
   });
 });
 
+describe("reads that prove little", () => {
+  it("Given a managed group the app leaves out of its group listing, When synced, Then it is looked up by id and not created again", async () => {
+    const users = people(2);
+    const store = new MemoryStore();
+    const directory = { users, groups: [{ id: "g", displayName: "Quiet", members: [users[0]!.id] }] };
+    await sync(sandbox, directory, store);
+    class Forgetful extends ScimClient {
+      override async listGroups() {
+        return (await super.listGroups())?.filter((g) => g.displayName !== "Quiet");
+      }
+    }
+    const client = new Forgetful({ baseUrl: sandbox.baseUrl, token: sandbox.token, rateLimit: 0 });
+    clients.push(client);
+    sandbox.requests.length = 0;
+
+    const report = await runSync(settings(sandbox), { source: sourceOf(directory), target: client, store }, { now: new Date(), clock: () => new Date(), runId: "quiet" });
+
+    expect(report.results).toEqual([]);
+    expect(sandbox.groups()).toHaveLength(1);
+    expect(sandbox.requests.filter((r) => r.method === "GET" && /\/Groups\/[^/]+$/.test(r.path))).toHaveLength(1);
+  });
+
+  it("Given a skipped record without an id and a mapping that makes userNames from emails, When synced, Then nobody is deprovisioned (fail closed)", async () => {
+    const users = people(3);
+    const store = new MemoryStore();
+    const emailMapping = [
+      { target: "userName", source: "email", caseExact: false },
+      { target: "externalId", source: "id" },
+    ];
+    users.forEach((u) => (u.email = `${u.id}@corp.example.com`));
+    await sync(sandbox, { users, groups: [] }, store, { userMapping: emailMapping });
+    // The third user's record is now broken (no usable id); the file source protects it by its
+    // directory userName, which is not the userName the app knows.
+    const source: DirectorySource = {
+      read: async () => ({
+        users: structuredClone(users.slice(0, 2)),
+        groups: [],
+        complete: true,
+        problems: [{ location: "users[2]", userName: users[2]!.userName, reason: "id is missing" }],
+        protectedIds: [],
+        protectedUserNames: [users[2]!.userName.toLowerCase()],
+      }),
+    };
+    const client = new ScimClient({ baseUrl: sandbox.baseUrl, token: sandbox.token, rateLimit: 0 });
+    clients.push(client);
+
+    const report = await runSync(settings(sandbox, { userMapping: emailMapping }), { source, target: client, store }, { now: new Date(), clock: () => new Date(), runId: "skip" });
+
+    expect(report.plan.safety.failClosed).toContain("cannot be identified");
+    expect(report.results.filter((r) => r.op === "suspend" || r.op === "delete")).toEqual([]);
+    expect(sandbox.users().every((u) => u.active !== false)).toBe(true);
+  });
+
+  it("Given an app group made by hand with a contractor and a PUT-only target hiding members, When adopted, Then it is not overwritten", async () => {
+    const users = people(2);
+    const store = new MemoryStore();
+    await sync(hidingSandbox, { users, groups: [] }, store, { dialect: "put" });
+    const direct = new ScimClient({ baseUrl: hidingSandbox.baseUrl, token: hidingSandbox.token, rateLimit: 0 });
+    clients.push(direct);
+    const contractor = await direct.createUser({ schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"], userName: "contractor@example.com" });
+    const ops = await direct.createGroup({ schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], displayName: "Ops" });
+    await direct.patchGroup(ops.id, [{ op: "add", path: "members", value: [{ value: contractor.id }] }]);
+
+    const report = await sync(hidingSandbox, { users, groups: [{ id: "ops", displayName: "Ops", members: [users[0]!.id] }] }, store, { dialect: "put" });
+
+    expect(report.results.filter((r) => r.status === "failed").length).toBeGreaterThan(0);
+    expect(hidingSandbox.requests.filter((r) => r.method === "PUT")).toEqual([]);
+    expect((hidingSandbox.groups()[0]!.members as { value: string }[]).map((m) => m.value)).toContain(contractor.id);
+  });
+});
+
 describe("manager references through the engine", () => {
   it("Given a new manager and new reports in one run, When synced, Then each report's POST already carries the manager's new id", async () => {
     const boss = aSourceUser({ id: "boss" });

@@ -36,6 +36,8 @@ export interface GroupPlanInput {
    * but no longer provisioned is deleted as out of scope, not as gone from the directory.
    */
   directoryIds?: string[];
+  /** Managed groups missing from the listing whose lookup by id failed, with the error: held, since missing proves nothing. */
+  unconfirmedTargetIds?: Record<string, string>;
 }
 
 /** What the user planner knows about a user, for membership decisions. */
@@ -194,6 +196,11 @@ export function planGroupStructure(
       hold(sourceId, record.displayName, `its group ${target.id} is recorded for another directory group too; check the state file`);
       continue;
     }
+    const lookupError = input.unconfirmedTargetIds?.[record.targetId];
+    if (lookupError !== undefined) {
+      hold(sourceId, record.displayName, `its group ${record.targetId} is missing from the target's group list and looking it up failed (${lookupError}); it is checked again next run`);
+      continue;
+    }
     // Gone from the target: recreated below when still wanted, forgotten otherwise.
     if (!desiredById.has(sourceId)) out.warnings.push(`group ${record.displayName}: no longer on the target; scimsync stops tracking it`);
     delete groups[sourceId];
@@ -296,7 +303,7 @@ export function planMemberships(
   input: GroupPlanInput,
   structure: GroupStructure,
   context: MembershipContext,
-): { actions: PlannedAction[]; warnings: string[]; groupMembersHidden: boolean } {
+): { actions: PlannedAction[]; warnings: string[]; groupMembersHidden: boolean; membersSeen: boolean } {
   const { fates, managedTargetIds } = context;
   const actions: PlannedAction[] = [];
   const warnings: string[] = [];
@@ -377,7 +384,7 @@ export function planMemberships(
       actions.push({ op: "remove-members", type: "Group", key: record.displayName, sourceId, targetId: target.id, changes: {}, members: removes.sort((a, b) => compareKeys(a.userName, b.userName)) });
     }
   }
-  return { actions, warnings, groupMembersHidden: hidden.value };
+  return { actions, warnings, groupMembersHidden: hidden.value, membersSeen: hidden.answeredWithMembers };
 }
 
 /** Members of a group as read this run: from the listing (a target that ignores excludedAttributes) or a GET. */
@@ -394,7 +401,11 @@ function readMembers(input: GroupPlanInput, target: TargetGroup): { read: boolea
  * recorded members for, is it taken to hide them: a single group emptied by hand would look the
  * same, but then another group's members clear the flag as soon as they are read.
  */
-function judgeHiddenMembers(input: GroupPlanInput, structure: GroupStructure, known: boolean): { value: boolean; learned: boolean } {
+function judgeHiddenMembers(
+  input: GroupPlanInput,
+  structure: GroupStructure,
+  known: boolean,
+): { value: boolean; learned: boolean; answeredWithMembers: boolean } {
   let answeredWithMembers = false;
   let recordedButMissing = false;
   for (const { want, target } of structure.bound) {
@@ -404,7 +415,7 @@ function judgeHiddenMembers(input: GroupPlanInput, structure: GroupStructure, kn
     if (read.members) answeredWithMembers = true;
     else if ((structure.groups[want.sourceId]?.members.length ?? 0) > 0) recordedButMissing = true;
   }
-  if (answeredWithMembers) return { value: false, learned: false };
-  if (recordedButMissing && !known) return { value: true, learned: true };
-  return { value: known, learned: false };
+  if (answeredWithMembers) return { value: false, learned: false, answeredWithMembers };
+  if (recordedButMissing && !known) return { value: true, learned: true, answeredWithMembers };
+  return { value: known, learned: false, answeredWithMembers };
 }

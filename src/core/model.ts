@@ -182,7 +182,10 @@ export interface SyncState {
   users: Record<string, StateUser>;
   /** Managed groups keyed by source id. */
   groups: Record<string, StateGroup>;
-  /** Learned: the target accepts members but never returns them, so the state is trusted for membership. */
+  /**
+   * Learned about the target: true, it accepts members but never returns them, so the state is
+   * trusted for membership; false, it has been seen returning members; absent, not known yet.
+   */
   groupMembersHidden?: boolean;
 }
 
@@ -276,6 +279,11 @@ export interface SafetyVerdict {
   managed: number;
   /** A safety limit holds back every suspend and delete of this run (--allow-mass-deprovision overrides). */
   blocked: boolean;
+  /**
+   * The group limit holds back this run's group deletions only: a few managed groups make one
+   * deletion a large share, and that must not keep leavers' accounts active.
+   */
+  groupDeletesBlocked?: boolean;
   /** Why it was blocked, in words an administrator can act on. */
   reason?: string;
   /**

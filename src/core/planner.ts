@@ -297,8 +297,14 @@ export function planChanges(input: PlanInput): Plan {
   }
 
   // What becomes of every user, for references and memberships.
-  const deleting = new Set(actions.filter((a) => a.op === "delete").map((a) => a.sourceId));
-  const deprovisioning = new Set(actions.filter((a) => a.op === "suspend" || a.op === "delete").map((a) => a.sourceId));
+  // A run the user limits will stop applies no suspend or delete: those users stay as they are,
+  // so nothing may be planned on the assumption that they go (a report's manager cleared).
+  const userDeprovisions = actions.filter((a) => a.op === "suspend" || a.op === "delete");
+  const usersBlocked =
+    !input.allowMassDeprovision &&
+    (vanishedReason !== undefined || exceedsLimits(userDeprovisions.length, managedCount, input.safety, "") !== undefined);
+  const deleting = new Set(usersBlocked ? [] : userDeprovisions.filter((a) => a.op === "delete").map((a) => a.sourceId));
+  const deprovisioning = new Set(userDeprovisions.map((a) => a.sourceId));
   const fates = new Map<string, UserFate>();
   for (const [sourceId, record] of Object.entries(users)) {
     const fate: UserFate = { userName: record.userName };
@@ -367,6 +373,7 @@ export function planChanges(input: PlanInput): Plan {
 
   let groupState = input.state.groups;
   let groupMembersHidden = input.state.groupMembersHidden === true;
+  let membersSeen = input.state.groupMembersHidden === false;
   let managedGroups = 0;
   let structure: ReturnType<typeof planGroupStructure> | undefined;
   if (input.groups) {
@@ -403,6 +410,7 @@ export function planChanges(input: PlanInput): Plan {
     actions.push(...memberships.actions);
     warnings.push(...memberships.warnings);
     groupMembersHidden = memberships.groupMembersHidden;
+    membersSeen = memberships.membersSeen || (membersSeen && !groupMembersHidden);
   }
 
   actions.sort((a, b) => applyRank(a) - applyRank(b) || OP_ORDER[a.op] - OP_ORDER[b.op] || compareKeys(a.key, b.key));
@@ -410,7 +418,10 @@ export function planChanges(input: PlanInput): Plan {
   held.sort((a, b) => compareKeys(a.key, b.key));
 
   const state: Plan["state"] = { targetUrl: input.state.targetUrl, users, groups: groupState };
+  // true: the target hides members; false: it has been seen returning them (so a group read
+  // without members is empty); absent: not known yet.
   if (groupMembersHidden) state.groupMembersHidden = true;
+  else if (membersSeen) state.groupMembersHidden = false;
   return { now: nowIso, actions, scheduled, adopted, held, safety, warnings, state };
 }
 

@@ -33,12 +33,15 @@ export function judgeSafety(
   const groupDeletes = actions.filter((a) => a.type === "Group" && a.op === "delete").length;
   const verdict: SafetyVerdict = { deprovisions: userDeprovisions + groupDeletes, managed: managed.users + managed.groups, blocked: false };
   if (allowMassDeprovision) return verdict;
-  const reason =
-    exceedsLimits(userDeprovisions, managed.users, limits, "would be suspended or deleted") ??
-    exceedsLimits(groupDeletes, managed.groups, limits, "would be deleted", "groups");
+  const groupReason = exceedsLimits(groupDeletes, managed.groups, limits, "would be deleted", "groups");
+  if (groupReason) {
+    verdict.groupDeletesBlocked = true;
+    verdict.reason = groupReason;
+  }
+  const reason = exceedsLimits(userDeprovisions, managed.users, limits, "would be suspended or deleted");
   if (reason) {
     verdict.blocked = true;
-    verdict.reason = reason;
+    verdict.reason = groupReason ? `${reason}; ${groupReason}` : reason;
   }
   return verdict;
 }

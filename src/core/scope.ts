@@ -148,7 +148,10 @@ function mappedUserName(attributes: DesiredUser["attributes"]): string | null {
  */
 function withoutSharedUserNames(users: DesiredUser[], problems: SourceProblem[], protectedIds: string[]): DesiredUser[] {
   const byName = new Map<string, DesiredUser[]>();
+  // Only users who are to have an account compete for a name: a leaver sharing it keeps being
+  // deprovisioned, and a newcomer whose name a leaver's account still holds is held by the planner.
   for (const u of users) {
+    if (u.status !== "active") continue;
     const key = u.userName.toLowerCase();
     const list = byName.get(key);
     if (list) list.push(u);

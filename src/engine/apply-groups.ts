@@ -10,6 +10,9 @@ import type { ApplyOptions } from "./apply-plan.js";
 
 const DEFAULT_MEMBERS_PER_PATCH = 100;
 
+/** Groups POSTed in this run, per run state: the only groups whose members we know without reading them. */
+const createdInRun = new WeakMap<SyncState, Set<string>>();
+
 function groupsOf(options: ApplyOptions): GroupTarget {
   const t = options.target;
   if (!t.listGroups || !t.createGroup || !t.patchGroup || !t.deleteGroup || !t.getGroup || !t.findGroups || !t.replaceGroup) {
@@ -27,7 +30,7 @@ export async function runGroupAction(action: PlannedAction, state: SyncState, op
     case "update": {
       const targetId = action.targetId!;
       if (options.dialect === "put") {
-        const current = await readForPut(groups, targetId, state.groups[action.sourceId]);
+        const current = await readForPut(groups, targetId, state);
         await groups.replaceGroup(targetId, applyChanges(current.resource, action.changes, mapping));
       } else {
         await groups.patchGroup(targetId, buildPatchOperations(action.changes, {}, mapping));
@@ -60,7 +63,11 @@ async function createGroup(action: PlannedAction, state: SyncState, groups: Grou
     state.groups[action.sourceId] = { targetId: group.id, displayName: group.displayName, origin, since: options.clock().toISOString(), members: [] };
   };
   try {
-    record(await groups.createGroup(resource), "created");
+    const created = await groups.createGroup(resource);
+    record(created, "created");
+    const known = createdInRun.get(state) ?? new Set<string>();
+    known.add(created.id);
+    createdInRun.set(state, known);
     return undefined;
   } catch (error) {
     if (!(error instanceof TargetError) || error instanceof TargetAuthError) throw error;
@@ -99,7 +106,7 @@ async function createGroup(action: PlannedAction, state: SyncState, groups: Grou
     const changes = diffAttributes(action.attributes ?? {}, existing.resource, mapping);
     if (Object.keys(changes).length > 0) {
       if (options.dialect === "put") {
-        const current = await readForPut(groups, existing.id, state.groups[action.sourceId]);
+        const current = await readForPut(groups, existing.id, state);
         await groups.replaceGroup(existing.id, applyChanges(current.resource, changes, mapping));
       } else {
         await groups.patchGroup(existing.id, buildPatchOperations(changes, existing.resource, mapping));
@@ -131,7 +138,7 @@ async function changeMembers(action: PlannedAction, state: SyncState, groups: Gr
   const size = Math.max(1, options.maxMembersPerPatch ?? DEFAULT_MEMBERS_PER_PATCH);
   for (let i = 0; i < ids.length; i += size) {
     const chunk = ids.slice(i, i + size);
-    if (options.dialect === "put") await putMembers(groupId, record, chunk, adding, groups, options);
+    if (options.dialect === "put") await putMembers(groupId, state, chunk, adding, groups, options);
     else await groups.patchGroup(groupId, adding ? addOperation(chunk) : removeOperations(chunk));
     const members = new Set(record.members);
     for (const id of chunk) adding ? members.add(id) : members.delete(id);
@@ -146,14 +153,15 @@ async function changeMembers(action: PlannedAction, state: SyncState, groups: Gr
 }
 
 /**
- * The group as a PUT must send it back. A read without members, of a group we know has some,
- * means the target does not return them: a PUT would then remove every member, so nothing is
- * written.
+ * The group as a PUT must send it back. A read without members may be an empty group or a
+ * target that does not return members (then a PUT would remove every member, ours and those
+ * added by hand). It is written only when the target has been seen returning members, or when
+ * this run created the group.
  */
-async function readForPut(groups: GroupTarget, groupId: string, record: StateGroup | undefined): Promise<TargetGroup> {
+async function readForPut(groups: GroupTarget, groupId: string, state: SyncState): Promise<TargetGroup> {
   const current = await groups.getGroup(groupId);
   if (!current) throw new TargetError(`the group ${groupId} is no longer on the target`, { status: 404 });
-  if (current.members === undefined && (record?.members.length ?? 0) > 0) {
+  if (current.members === undefined && state.groupMembersHidden !== false && !createdInRun.get(state)?.has(groupId)) {
     throw new TargetError(`the target returned group ${current.displayName} without its members, so replacing it (dialect put) would remove them all; not written`, {
       hint: "use dialect patch for this app, or ask the vendor how its SCIM API returns group members",
     });
@@ -174,8 +182,8 @@ function removeOperations(ids: string[]): PatchOperation[] {
  * A PUT-only target gets the whole group, members included, read fresh so that members added by
  * hand in the app are kept.
  */
-async function putMembers(groupId: string, record: StateGroup, chunk: string[], adding: boolean, groups: GroupTarget, options: ApplyOptions): Promise<void> {
-  const current = await readForPut(groups, groupId, record);
+async function putMembers(groupId: string, state: SyncState, chunk: string[], adding: boolean, groups: GroupTarget, options: ApplyOptions): Promise<void> {
+  const current = await readForPut(groups, groupId, state);
   const members = new Set(current.members ?? []);
   for (const id of chunk) adding ? members.add(id) : members.delete(id);
   const resource = applyChanges(current.resource, {}, options.groupMapping ?? []);

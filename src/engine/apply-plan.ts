@@ -67,7 +67,8 @@ export async function applyPlan(plan: Plan, options: ApplyOptions): Promise<Appl
     const queue = plan.actions.filter((a) => applyPhase(a) === phase);
     const runOne = async (action: PlannedAction): Promise<void> => {
       const base: ActionResult = { ...action, status: "planned" };
-      if ((action.op === "suspend" || action.op === "delete") && plan.safety.blocked) {
+      const groupDeleteHeld = action.type === "Group" && action.op === "delete" && plan.safety.groupDeletesBlocked === true;
+      if (((action.op === "suspend" || action.op === "delete") && plan.safety.blocked) || groupDeleteHeld) {
         finish(action, { ...base, status: "skipped", error: `safety limit: ${plan.safety.reason}` });
         return;
       }
@@ -114,7 +115,7 @@ function inWaves(queue: PlannedAction[]): PlannedAction[][] {
     let ready = left.filter((a) => Object.values(a.pendingReferences ?? {}).every((id) => !creating.has(id) || done.has(id) || id === a.sourceId));
     // A cycle: one action goes ahead without its reference (the next run sets it), which
     // unblocks the rest of the cycle.
-    if (ready.length === 0) ready = [left[0]!];
+    if (ready.length === 0) ready = [left.find((a) => a.op === "create") ?? left[0]!];
     waves.push(ready);
     for (const a of ready) if (a.op === "create") done.add(a.sourceId);
     const readySet = new Set(ready);

@@ -97,7 +97,24 @@ export async function preparePlan(settings: RunSettings, ports: RunPorts, option
     desired.warnings.push(...desiredGroups.warnings);
     const actualGroups = await listTargetGroups(ports.target);
     const memberReads = new Map<string, string[] | undefined>();
+    const unconfirmedGroups: Record<string, string> = {};
     if (actualGroups) {
+      // As for users: a managed group missing from the listing is looked up before it is
+      // believed gone, or it would be created a second time.
+      const listed = new Set(actualGroups.map((g) => g.id));
+      await Promise.all(
+        Object.values(stored.groups)
+          .filter((g) => !listed.has(g.targetId))
+          .map(async (g) => {
+            try {
+              const found = await ports.target.getGroup!(g.targetId);
+              if (found) actualGroups.push(found);
+            } catch (error) {
+              if (error instanceof TargetAuthError) throw error;
+              unconfirmedGroups[g.targetId] = messageOf(error);
+            }
+          }),
+      );
       emit({ type: "target-read", users: actual.length, groups: actualGroups.length });
       const reads = groupsNeedingMemberReads(desiredGroups.groups, actualGroups, stored, groupMapping, groupSettings.readMembers);
       await Promise.all(
@@ -115,6 +132,7 @@ export async function preparePlan(settings: RunSettings, ports: RunPorts, option
       policy: groupSettings.policy,
       memberReads,
       directoryIds: snapshot.groups.map((g) => g.id),
+      unconfirmedTargetIds: unconfirmedGroups,
     };
   }
 
@@ -131,6 +149,11 @@ export async function preparePlan(settings: RunSettings, ports: RunPorts, option
   if (!snapshot.complete) failClosed.push("the directory could not be read completely (see the skipped records)");
   const problems = [...snapshot.problems, ...desired.problems];
   if (!desired.trusted) failClosed.push("a scope group is missing from the directory");
+  if (snapshot.protectedUserNames.length > 0 && !mapsUserNameAsIs(mapping)) {
+    // Such a record is protected by the directory's userName, but the app knows the user by the
+    // mapped one (an email, say): the account it protects cannot be told apart from the others.
+    failClosed.push("a skipped directory record has no usable id, and the mapping changes userNames, so its account in the app cannot be identified");
+  }
   const plan = planChanges({
     desired: desired.users,
     actual,
@@ -151,6 +174,11 @@ export async function preparePlan(settings: RunSettings, ports: RunPorts, option
     ...(groups ? { groups } : {}),
   });
   return { plan, problems, stored, latestRecorded: latest, actualById: new Map(actual.map((u) => [u.id, u])), mapping, groupMapping };
+}
+
+function mapsUserNameAsIs(mapping: CompiledEntry[]): boolean {
+  const entry = mapping.find((e) => e.target.toLowerCase() === "username");
+  return entry !== undefined && entry.source.trim() === "userName" && entry.default === undefined;
 }
 
 /** The target's groups, or undefined when it has none (no /Groups, or an adapter without groups). */
@@ -299,7 +327,7 @@ export async function runSync(settings: RunSettings, ports: RunPorts, options: S
       ? "interrupted"
       : outcome.authError
         ? "error"
-        : plan.safety.blocked || plan.safety.failClosed
+        : plan.safety.blocked || plan.safety.groupDeletesBlocked || plan.safety.failClosed
           ? "safety-stop"
           : failed > 0 || plan.held.length > 0
             ? "failed"

@@ -138,6 +138,10 @@ export function renderHumanReport(report: JsonReport, style: Style): string {
   }
 
   for (const w of report.warnings) out.push(style("yellow", `warning: ${w}`));
+  if (report.safety.groupDeletesBlocked && !report.safety.blocked) {
+    out.push(style(["bold", "red"], `Safety stop for groups: ${report.safety.reason}.`));
+    out.push(`  No group was deleted (users were handled as planned). If this is intended, run again with --allow-mass-deprovision.`);
+  }
   if (report.safety.blocked) {
     out.push(style(["bold", "red"], `Safety stop: ${report.safety.reason}.`));
     out.push(`  No user was suspended or deleted. Check the directory and scope; if this is intended, run again with --allow-mass-deprovision.`);

@@ -64,7 +64,7 @@ export async function syncCommand(options: SyncCommandOptions): Promise<number> 
       return EXIT.authRejected;
     }
     const safety = report.plan.safety;
-    if (safety.blocked || safety.failClosed) return EXIT.safetyStop;
+    if (safety.blocked || safety.groupDeletesBlocked || safety.failClosed) return EXIT.safetyStop;
     if (report.result === "failed") return EXIT.actionsFailed;
     return EXIT.ok;
   } finally {
