@@ -349,6 +349,41 @@ describe("reads that prove little", () => {
   });
 });
 
+describe("names handed over in one run", () => {
+  it("Given two users who swap userNames and two groups that swap names, When synced, Then all four renames land in one run and the next writes nothing", async () => {
+    const users = people(2);
+    const store = new MemoryStore();
+    const groups = (a: string, b: string): SourceGroup[] => [
+      { id: "ga", displayName: a, members: [users[0]!.id] },
+      { id: "gb", displayName: b, members: [users[1]!.id] },
+    ];
+    await sync(sandbox, { users, groups: groups("Red", "Blue") }, store);
+    const [first, second] = [users[0]!.userName, users[1]!.userName];
+    users[0]!.userName = second;
+    users[1]!.userName = first;
+
+    const report = await sync(sandbox, { users, groups: groups("Blue", "Red") }, store);
+
+    expect(report.results.map((r) => [r.op, r.type, r.status])).toEqual([
+      ["update", "User", "ok"],
+      ["update", "User", "ok"],
+      ["update", "Group", "ok"],
+      ["update", "Group", "ok"],
+    ]);
+    expect(report.results.filter((r) => r.note?.includes("temporary name"))).toHaveLength(2);
+    const byExternalId = (id: string) => sandbox.users().find((u) => u.externalId === id)!.userName;
+    expect([byExternalId(users[0]!.id), byExternalId(users[1]!.id)]).toEqual([second, first]);
+    expect(sandbox.groups().map((g) => [g.externalId, g.displayName]).sort()).toEqual([
+      ["ga", "Blue"],
+      ["gb", "Red"],
+    ]);
+    expect(store.state!.users[users[0]!.id]!.userName).toBe(second);
+
+    const again = await sync(sandbox, { users, groups: groups("Blue", "Red") }, store);
+    expect(again.results).toEqual([]);
+  });
+});
+
 describe("manager references through the engine", () => {
   it("Given a new manager and new reports in one run, When synced, Then each report's POST already carries the manager's new id", async () => {
     const boss = aSourceUser({ id: "boss" });
