@@ -137,6 +137,16 @@ describe("groups: create, rename, adopt", () => {
     expect(plan.held[0]!.reason).toContain("directory groups s1, s2 all have the name");
   });
 
+  it("Given two managed groups renamed in the directory to one name, When planned, Then both are held and neither renamed", () => {
+    const plan = planWithGroups(
+      { desired: [aDesiredGroup("a", [], "Ops"), aDesiredGroup("b", [], "ops")], actual: [aTargetGroup("a", { displayName: "Red" }), aTargetGroup("b", { displayName: "Blue" })] },
+      { stateGroups: { a: aStateGroup("a", [], { displayName: "Red" }), b: aStateGroup("b", [], { displayName: "Blue" }) } },
+    );
+
+    expect(groupActions(plan)).toEqual([]);
+    expect(plan.held.map((h) => h.sourceId)).toEqual(["a", "b"]);
+  });
+
   it("Given a managed group and a new directory group with its name, When planned, Then the managed one goes on and the newcomer is held", () => {
     const plan = planWithGroups(
       { desired: [aDesiredGroup("sales", [], "Sales"), aDesiredGroup("s2", [], "Sales")], actual: [aTargetGroup("sales")] },
@@ -144,7 +154,7 @@ describe("groups: create, rename, adopt", () => {
     );
 
     expect(plan.held.map((h) => h.sourceId)).toEqual(["s2"]);
-    expect(plan.held[0]!.reason).toContain("already belongs to another directory group");
+    expect(plan.held[0]!.reason).toContain("directory groups sales, s2 all have the name Sales");
   });
 
   it("Given a target without group support, When planned, Then users are planned, groups skipped with one warning", () => {

@@ -207,19 +207,19 @@ export function planGroupStructure(
   }
 
   const byExternalId = mapsExternalId(input.mapping);
-  // Directory groups sharing a name (ignoring case) that are not yet in the app: which of them
-  // would get the one name the app allows is a guess, so none does.
+  // Directory groups sharing a name (ignoring case): the app allows the name once. A group that
+  // already has it in the app keeps it; which of the others would get it is a guess, so none does.
   const namesakes = new Map<string, string[]>();
   for (const want of input.desired) {
-    if (located.has(want.sourceId)) continue;
     const key = want.displayName.toLowerCase();
     namesakes.set(key, [...(namesakes.get(key) ?? []), want.sourceId]);
   }
+  const hasName = (sourceId: string, name: string) => located.get(sourceId)?.displayName.toLowerCase() === name.toLowerCase();
   const sorted = [...input.desired].sort((a, b) => compareKeys(a.displayName, b.displayName));
   for (const want of sorted) {
     if (heldIds.has(want.sourceId)) continue;
     const sharing = namesakes.get(want.displayName.toLowerCase()) ?? [];
-    if (sharing.length > 1) {
+    if (sharing.length > 1 && !hasName(want.sourceId, want.displayName)) {
       hold(
         want.sourceId,
         want.displayName,

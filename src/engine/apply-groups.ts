@@ -138,7 +138,7 @@ async function changeMembers(action: PlannedAction, state: SyncState, groups: Gr
   const size = Math.max(1, options.maxMembersPerPatch ?? DEFAULT_MEMBERS_PER_PATCH);
   for (let i = 0; i < ids.length; i += size) {
     const chunk = ids.slice(i, i + size);
-    if (options.dialect === "put") await putMembers(groupId, state, chunk, adding, groups, options);
+    if (options.dialect === "put") await putMembers(groupId, record, state, chunk, adding, groups, options);
     else await groups.patchGroup(groupId, adding ? addOperation(chunk) : removeOperations(chunk));
     const members = new Set(record.members);
     for (const id of chunk) adding ? members.add(id) : members.delete(id);
@@ -182,9 +182,19 @@ function removeOperations(ids: string[]): PatchOperation[] {
  * A PUT-only target gets the whole group, members included, read fresh so that members added by
  * hand in the app are kept.
  */
-async function putMembers(groupId: string, state: SyncState, chunk: string[], adding: boolean, groups: GroupTarget, options: ApplyOptions): Promise<void> {
+async function putMembers(
+  groupId: string,
+  record: StateGroup,
+  state: SyncState,
+  chunk: string[],
+  adding: boolean,
+  groups: GroupTarget,
+  options: ApplyOptions,
+): Promise<void> {
   const current = await readForPut(groups, groupId, state);
-  const members = new Set(current.members ?? []);
+  // A group this run created, on a target that does not return members, holds exactly what
+  // the earlier chunks wrote; otherwise a read without members is an empty group.
+  const members = new Set(current.members ?? (createdInRun.get(state)?.has(groupId) ? record.members : []));
   for (const id of chunk) adding ? members.add(id) : members.delete(id);
   const resource = applyChanges(current.resource, {}, options.groupMapping ?? []);
   resource.members = [...members].map((value) => ({ value }));

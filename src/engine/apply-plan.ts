@@ -15,7 +15,7 @@ import {
 import { messageOf, TargetAuthError, TargetError } from "../errors.js";
 import type { ActionResult, EventSink } from "./events.js";
 import { runGroupAction } from "./apply-groups.js";
-import { nameAttribute, orderRenames, type Step } from "./rename-order.js";
+import { orderRenames } from "./rename-order.js";
 
 export interface ApplyOptions {
   target: UserTarget & Partial<GroupTarget>;
@@ -63,9 +63,6 @@ export async function applyPlan(plan: Plan, options: ApplyOptions): Promise<Appl
   };
 
   options.onEvent?.({ type: "apply-start", total });
-  /** Actions whose first half, the rename to a temporary name, failed: not tried again. */
-  const steppedAsideFailed = new Set<PlannedAction>();
-  const steppedAside = new Set<PlannedAction>();
   // Phases run one after another (see APPLY_PHASES for why in this order).
   for (const phase of APPLY_PHASES) {
     const queue = plan.actions.filter((a) => applyPhase(a) === phase);
@@ -79,35 +76,19 @@ export async function applyPlan(plan: Plan, options: ApplyOptions): Promise<Appl
       try {
         const note = await runAction(action, state, options);
         const result: ActionResult = { ...base, status: "ok" };
-        const notes = [...(steppedAside.has(action) ? ["renamed through a temporary name, since its new name was being given up by another rename"] : []), ...(note ? [note] : [])];
-        if (notes.length > 0) result.note = notes.join("; ");
+        if (note) result.note = note;
         finish(action, result);
       } catch (error) {
         if (error instanceof TargetAuthError) authError ??= error;
         finish(action, { ...base, status: "failed", error: messageOf(error) });
       }
     };
-    const runStep = async (step: Step): Promise<void> => {
-      if (step.temporaryName === undefined) {
-        if (!steppedAsideFailed.has(step.action)) await runOne(step.action);
-        return;
-      }
-      try {
-        await stepAside(step.action, step.temporaryName, state, options);
-        steppedAside.add(step.action);
-      } catch (error) {
-        if (error instanceof TargetAuthError) authError ??= error;
-        steppedAsideFailed.add(step.action);
-        finish(step.action, { ...step.action, status: "failed", error: `renaming it to a temporary name first failed: ${messageOf(error)}` });
-      }
-    };
-    const waves: Step[][] =
-      phase === "update users" || phase === "update groups" ? orderRenames(queue) : inWaves(queue).map((wave) => wave.map((action) => ({ action })));
+    const waves = phase === "update users" || phase === "update groups" ? orderRenames(queue) : inWaves(queue);
     for (const wave of waves) {
       // A fixed set of workers pulling from the queue keeps at most `concurrency` actions in flight.
       let next = 0;
       const worker = async () => {
-        while (next < wave.length && !stopped()) await runStep(wave[next++]!);
+        while (next < wave.length && !stopped()) await runOne(wave[next++]!);
       };
       await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, wave.length)) }, worker));
       if (stopped()) break;
@@ -161,23 +142,6 @@ function resolvePending(action: PlannedAction, state: SyncState): { changes: Pla
     }
   }
   return attributes ? { changes, attributes, missing } : { changes, missing };
-}
-
-/**
- * The first half of a rename in a ring (two names swapped): the resource moves to a name nobody
- * uses, which frees its old name for the other rename. The state follows at once, so a crash
- * in between leaves a record of the temporary name.
- */
-async function stepAside(action: PlannedAction, temporary: string, state: SyncState, options: ApplyOptions): Promise<void> {
-  const attribute = nameAttribute(action);
-  const changes = { [attribute]: { from: action.changes[attribute]!.from, to: temporary } };
-  if (action.type === "Group") {
-    await runGroupAction({ ...action, op: "update", changes }, state, options);
-    return;
-  }
-  const updated = await writeUserChanges(action.targetId!, changes, options);
-  const record = state.users[action.sourceId];
-  if (record) recordRename(record, changes, updated);
 }
 
 async function runAction(action: PlannedAction, state: SyncState, options: ApplyOptions): Promise<string | undefined> {

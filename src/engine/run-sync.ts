@@ -149,7 +149,7 @@ export async function preparePlan(settings: RunSettings, ports: RunPorts, option
   if (!snapshot.complete) failClosed.push("the directory could not be read completely (see the skipped records)");
   const problems = [...snapshot.problems, ...desired.problems];
   if (!desired.trusted) failClosed.push("a scope group is missing from the directory");
-  if (snapshot.protectedUserNames.length > 0 && !mapsUserNameAsIs(mapping)) {
+  if (snapshot.problems.some((p) => p.id === undefined && p.userName !== undefined) && !mapsUserNameAsIs(mapping)) {
     // Such a record is protected by the directory's userName, but the app knows the user by the
     // mapped one (an email, say): the account it protects cannot be told apart from the others.
     failClosed.push("a skipped directory record has no usable id, and the mapping changes userNames, so its account in the app cannot be identified");
