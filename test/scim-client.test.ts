@@ -3,111 +3,19 @@
  * real targets do. Every test asserts what the server received, not only what the client said.
  */
 import { readFileSync } from "node:fs";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
-import { afterEach, describe, expect, it } from "vitest";
+import type { ServerResponse } from "node:http";
+import { describe, expect, it } from "vitest";
 import { TargetAuthError, TargetError } from "../src/errors.js";
-import { BASE_URL_HINT, ScimClient, escapeFilterValue, toTargetUser, type ScimClientOptions } from "../src/scim/client.js";
+import { BASE_URL_HINT, escapeFilterValue, toTargetUser } from "../src/scim/client.js";
 import { defaultUserAgent } from "../src/scim/user-agent.js";
 import { VERSION } from "../src/version.js";
+import { clientFor, send, startTarget, TOKEN, type FakeTarget, type Handler } from "./support/fake-scim-target.js";
 
-const TOKEN = "s3cr3t-token-value-9f8e7d";
 const LIST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 const ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error";
 
-interface SeenRequest {
-  method: string;
-  url: string;
-  path: string;
-  query: URLSearchParams;
-  headers: IncomingMessage["headers"];
-  body: string;
-  /** performance.now() when the request arrived. */
-  at: number;
-}
-
-type Handler = (req: SeenRequest, res: ServerResponse) => void;
-
-interface FakeTarget {
-  baseUrl: string;
-  requests: SeenRequest[];
-  close(): Promise<void>;
-}
-
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
-});
-
-async function startTarget(handler: Handler, prefix = "/scim/v2"): Promise<FakeTarget> {
-  const requests: SeenRequest[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const url = new URL(req.url ?? "/", "http://x");
-      const seen: SeenRequest = {
-        method: req.method ?? "",
-        url: req.url ?? "",
-        path: url.pathname.startsWith(prefix) ? url.pathname.slice(prefix.length) : url.pathname,
-        query: url.searchParams,
-        headers: req.headers,
-        body: Buffer.concat(chunks).toString("utf8"),
-        at: performance.now(),
-      };
-      requests.push(seen);
-      handler(seen, res);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  const target: FakeTarget = {
-    baseUrl: `http://127.0.0.1:${port}${prefix}`,
-    requests,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-  cleanups.push(target.close);
-  return target;
-}
-
-interface Harness {
-  client: ScimClient;
-  sleeps: number[];
-  events: Parameters<NonNullable<ScimClientOptions["onRequest"]>>[0][];
-}
-
-function clientFor(target: FakeTarget, options: Partial<ScimClientOptions> = {}): Harness {
-  const sleeps: number[] = [];
-  const events: Harness["events"] = [];
-  const client = new ScimClient({
-    baseUrl: target.baseUrl,
-    token: TOKEN,
-    rateLimit: 0,
-    sleep: async (ms) => {
-      sleeps.push(ms);
-    },
-    random: () => 0,
-    onRequest: (e) => events.push(e),
-    ...options,
-  });
-  cleanups.push(() => client.close());
-  return { client, sleeps, events };
-}
-
 function aUser(n: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"], id: `id-${n}`, userName: `user${n}@example.com`, active: true, ...extra };
-}
-
-function send(res: ServerResponse, status: number, body?: unknown, headers: Record<string, string> = {}): void {
-  if (body === undefined) {
-    res.writeHead(status, headers).end();
-    return;
-  }
-  const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/scim+json", "content-length": Buffer.byteLength(text), ...headers }).end(text);
 }
 
 function scimError(status: number, scimType: string | undefined, detail: string): Record<string, unknown> {

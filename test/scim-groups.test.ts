@@ -3,92 +3,17 @@
  * servers on loopback, scripted to behave the way real targets do. Each test asserts what the
  * server received, not only what the client said.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
-import { afterEach, describe, expect, it } from "vitest";
+import type { ServerResponse } from "node:http";
+import { describe, expect, it } from "vitest";
 import type { PatchOperation } from "../src/core/mapping.js";
 import { TargetError } from "../src/errors.js";
-import { BASE_URL_HINT, ScimClient, toEntraLegacyOperations, toTargetGroup, type ScimClientOptions } from "../src/scim/client.js";
+import { BASE_URL_HINT, ScimClient, toEntraLegacyOperations, toTargetGroup } from "../src/scim/client.js";
+import { clientFor, send, startTarget, TOKEN, type FakeTarget, type Handler } from "./support/fake-scim-target.js";
 
-const TOKEN = "group-test-token-5a4b3c";
 const LIST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 const ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error";
 const PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 const GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group";
-
-interface SeenRequest {
-  method: string;
-  url: string;
-  path: string;
-  query: URLSearchParams;
-  headers: IncomingMessage["headers"];
-  body: string;
-}
-
-type Handler = (req: SeenRequest, res: ServerResponse) => void;
-
-interface FakeTarget {
-  baseUrl: string;
-  requests: SeenRequest[];
-}
-
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
-});
-
-async function startTarget(handler: Handler): Promise<FakeTarget> {
-  const prefix = "/scim/v2";
-  const requests: SeenRequest[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const url = new URL(req.url ?? "/", "http://x");
-      const seen: SeenRequest = {
-        method: req.method ?? "",
-        url: req.url ?? "",
-        path: url.pathname.slice(prefix.length),
-        query: url.searchParams,
-        headers: req.headers,
-        body: Buffer.concat(chunks).toString("utf8"),
-      };
-      requests.push(seen);
-      handler(seen, res);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  cleanups.push(async () => {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  return { baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}${prefix}`, requests };
-}
-
-function clientFor(target: FakeTarget, options: Partial<ScimClientOptions> = {}): { client: ScimClient; sleeps: number[] } {
-  const sleeps: number[] = [];
-  const client = new ScimClient({
-    baseUrl: target.baseUrl,
-    token: TOKEN,
-    rateLimit: 0,
-    sleep: async (ms) => {
-      sleeps.push(ms);
-    },
-    random: () => 0,
-    ...options,
-  });
-  cleanups.push(() => client.close());
-  return { client, sleeps };
-}
-
-function send(res: ServerResponse, status: number, body?: unknown, headers: Record<string, string> = {}): void {
-  if (body === undefined) {
-    res.writeHead(status, headers).end();
-    return;
-  }
-  const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/scim+json", "content-length": Buffer.byteLength(text), ...headers }).end(text);
-}
 
 const html404 = (res: ServerResponse) => res.writeHead(404, { "content-type": "text/html" }).end("<h1>Not Found</h1>");
 const scimError = (status: number, detail: string) => ({ schemas: [ERROR_SCHEMA], status: String(status), detail });
