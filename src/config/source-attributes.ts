@@ -7,27 +7,10 @@
  * Google and Microsoft sources, when they come, bring their own lists, chosen by source.type.
  */
 import { editDistance } from "../core/edit-distance.js";
+import { SOURCE_USER_ATTRIBUTES } from "../core/model.js";
 import type { ReferenceProblem } from "../core/expression.js";
 import type { MappingKind } from "./schema.js";
 
-/** SourceUser's attributes, in the model's order. */
-export const USER_SOURCE_ATTRIBUTES = [
-  "id",
-  "userName",
-  "email",
-  "givenName",
-  "familyName",
-  "displayName",
-  "active",
-  "title",
-  "department",
-  "employeeNumber",
-  "manager",
-  "preferredLanguage",
-  "addresses",
-  "phoneNumbers",
-  "roles",
-] as const;
 
 /** SourceGroup's attributes a mapping can read (members are not a mapping). */
 export const GROUP_SOURCE_ATTRIBUTES = ["id", "displayName", "email", "description"] as const;
@@ -36,7 +19,7 @@ export const GROUP_SOURCE_ATTRIBUTES = ["id", "displayName", "email", "descripti
 const EXTRA = "extra";
 
 const ATTRIBUTES: Readonly<Record<MappingKind, readonly string[]>> = {
-  user: USER_SOURCE_ATTRIBUTES,
+  user: SOURCE_USER_ATTRIBUTES,
   group: GROUP_SOURCE_ATTRIBUTES,
 };
 

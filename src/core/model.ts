@@ -34,6 +34,28 @@ export interface SourceUser {
   extra?: Record<string, unknown>;
 }
 
+/**
+ * SourceUser's attributes, in the model's order: the keys a directory file's user record may
+ * carry, and the names a mapping expression may read (anything else is `extra`).
+ */
+export const SOURCE_USER_ATTRIBUTES = [
+  "id",
+  "userName",
+  "email",
+  "givenName",
+  "familyName",
+  "displayName",
+  "active",
+  "title",
+  "department",
+  "employeeNumber",
+  "manager",
+  "preferredLanguage",
+  "addresses",
+  "phoneNumbers",
+  "roles",
+] as const satisfies readonly Exclude<keyof SourceUser, "extra">[];
+
 export interface SourceAddress {
   type?: string;
   formatted?: string;

@@ -4,7 +4,7 @@
  * identifies it is protected so that the planner never deprovisions a user because of it.
  */
 import { z } from "zod";
-import type { SourceAddress, SourceGroup, SourceProblem, SourceSnapshot, SourceTypedValue, SourceUser } from "../core/model.js";
+import { SOURCE_USER_ATTRIBUTES, type SourceAddress, type SourceGroup, type SourceProblem, type SourceSnapshot, type SourceTypedValue, type SourceUser } from "../core/model.js";
 
 /** One user record as found in the file, before validation. */
 export interface UserRecord {
@@ -36,26 +36,8 @@ export interface DirectoryRecords {
   unreadable: SourceProblem[];
 }
 
-/** The keys of a JSON user record; any other key is kept in `extra`. */
-export const USER_FIELDS = [
-  "id",
-  "userName",
-  "email",
-  "givenName",
-  "familyName",
-  "displayName",
-  "active",
-  "title",
-  "department",
-  "employeeNumber",
-  "manager",
-  "preferredLanguage",
-  "addresses",
-  "phoneNumbers",
-  "roles",
-] as const;
-
-const KNOWN_USER_FIELDS: ReadonlySet<string> = new Set(USER_FIELDS);
+/** A JSON user record's keys are the source model's attributes; any other key is kept in `extra`. */
+const KNOWN_USER_FIELDS: ReadonlySet<string> = new Set(SOURCE_USER_ATTRIBUTES);
 
 /** Generous on purpose: directories hold internationalised addresses, and the target has the last word. */
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/u;
@@ -263,7 +245,7 @@ const userRecordSchema = z.object(
     addresses: addressesField,
     phoneNumbers: phoneNumbersField,
     roles: rolesField,
-  } satisfies Record<(typeof USER_FIELDS)[number], z.ZodType>,
+  } satisfies Record<(typeof SOURCE_USER_ATTRIBUTES)[number], z.ZodType>,
   { error: (iss) => (iss.code === "invalid_type" ? `is not a user record (an object with id, userName, ...), got ${describeValue(iss.input)}` : undefined) },
 );
 

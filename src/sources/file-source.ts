@@ -6,10 +6,10 @@
 import { readFile } from "node:fs/promises";
 import { extname, resolve } from "node:path";
 import { parse as parseCsv, type CsvError } from "csv-parse/sync";
-import type { SourceAddress, SourceProblem, SourceSnapshot } from "../core/model.js";
+import { SOURCE_USER_ATTRIBUTES, type SourceAddress, type SourceProblem, type SourceSnapshot } from "../core/model.js";
 import type { DirectorySource } from "../core/ports.js";
 import { SourceError } from "../errors.js";
-import { toSnapshot, USER_FIELDS, type DirectoryRecords, type UserRecord } from "./file-records.js";
+import { toSnapshot, type DirectoryRecords, type UserRecord } from "./file-records.js";
 
 const SHAPE_HINT = "see examples/directory.json and examples/directory.csv for the expected shape";
 
@@ -105,7 +105,7 @@ const ADDRESS_COLUMNS: ReadonlyMap<string, keyof SourceAddress> = new Map([
 /** JSON keys the flat columns above stand in for. */
 const LIST_KEYS: readonly string[] = ["addresses", "phoneNumbers"];
 
-const CSV_COLUMNS = [...USER_FIELDS.filter((name) => !LIST_KEYS.includes(name)), ...PHONE_COLUMNS.keys(), ...ADDRESS_COLUMNS.keys(), "groups"];
+const CSV_COLUMNS = [...SOURCE_USER_ATTRIBUTES.filter((name) => !LIST_KEYS.includes(name)), ...PHONE_COLUMNS.keys(), ...ADDRESS_COLUMNS.keys(), "groups"];
 
 /** Header names are matched ignoring case, so `username` or `Email` from a spreadsheet still work. */
 const CANONICAL_COLUMNS = new Map(CSV_COLUMNS.map((name) => [name.toLowerCase(), name]));
