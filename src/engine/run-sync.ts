@@ -85,8 +85,18 @@ export async function preparePlan(settings: RunSettings, ports: RunPorts, option
   emit({ type: "phase", phase: "read-target" });
   const actual = await ports.target.listUsers();
   emit({ type: "target-read", users: actual.length });
-  const confirmed = await confirmUnlistedAccounts(stored, actual, ports.target);
+  const confirmed = await lookUpUnlisted(
+    Object.values(stored.users).map((u) => u.targetId),
+    actual,
+    (id) => ports.target.getUser(id),
+  );
   actual.push(...confirmed.found);
+  const targetWarnings: string[] = [];
+  if (confirmed.found.length > 0) {
+    targetWarnings.push(
+      `${confirmed.found.length} managed account(s) were missing from the target's user listing but exist; the target hides them from lists`,
+    );
+  }
 
   const desired = resolveDesiredUsers(snapshot, settings.scope, mapping, { requireEmail: settings.requireEmail ?? false });
   let groups: GroupPlanInput | undefined;
@@ -97,24 +107,17 @@ export async function preparePlan(settings: RunSettings, ports: RunPorts, option
     desired.warnings.push(...desiredGroups.warnings);
     const actualGroups = await listTargetGroups(ports.target);
     const memberReads = new Map<string, string[] | undefined>();
-    const unconfirmedGroups: Record<string, string> = {};
+    let unconfirmedGroups: Record<string, string> = {};
     if (actualGroups) {
       // As for users: a managed group missing from the listing is looked up before it is
       // believed gone, or it would be created a second time.
-      const listed = new Set(actualGroups.map((g) => g.id));
-      await Promise.all(
-        Object.values(stored.groups)
-          .filter((g) => !listed.has(g.targetId))
-          .map(async (g) => {
-            try {
-              const found = await ports.target.getGroup!(g.targetId);
-              if (found) actualGroups.push(found);
-            } catch (error) {
-              if (error instanceof TargetAuthError) throw error;
-              unconfirmedGroups[g.targetId] = messageOf(error);
-            }
-          }),
+      const lookedUp = await lookUpUnlisted(
+        Object.values(stored.groups).map((g) => g.targetId),
+        actualGroups,
+        (id) => ports.target.getGroup!(id),
       );
+      actualGroups.push(...lookedUp.found);
+      unconfirmedGroups = lookedUp.unconfirmed;
       emit({ type: "target-read", users: actual.length, groups: actualGroups.length });
       const reads = groupsNeedingMemberReads(desiredGroups.groups, actualGroups, stored, groupMapping, groupSettings.readMembers);
       await Promise.all(
@@ -137,7 +140,7 @@ export async function preparePlan(settings: RunSettings, ports: RunPorts, option
   }
 
   emit({ type: "phase", phase: "plan" });
-  const warnings = [...new Set([...stateWarnings, ...desired.warnings, ...confirmed.warnings])];
+  const warnings = [...new Set([...stateWarnings, ...desired.warnings, ...targetWarnings])];
   const latest = latestTimestamp(stored);
   if (latest > options.now.getTime() + CLOCK_TOLERANCE_MS) {
     warnings.push(
@@ -188,35 +191,34 @@ async function listTargetGroups(target: RunPorts["target"]): Promise<TargetGroup
 }
 
 /**
- * Managed accounts missing from `GET /Users`, looked up by id. Some apps leave inactive users
- * out of listings; taking absence for deletion would drop a leaver from the state and forget
- * their pending delete. A lookup that fails (other than for credentials) leaves the account
- * unconfirmed: its user is held, and the rest of the run goes on.
+ * Managed accounts (or groups) missing from the target's listing, looked up by id. Some apps
+ * leave inactive users out of listings; taking absence for deletion would drop a leaver from the
+ * state and forget their pending delete, or create a managed group a second time. A lookup that
+ * fails (other than for credentials) leaves the resource unconfirmed: its user or group is held,
+ * and the rest of the run goes on.
  */
-async function confirmUnlistedAccounts(
-  stored: StoredState,
-  actual: TargetUser[],
-  target: UserTarget,
-): Promise<{ found: TargetUser[]; unconfirmed: Record<string, string>; warnings: string[] }> {
-  const listed = new Set(actual.map((u) => u.id));
-  const unlisted = [...new Set(Object.values(stored.users).map((u) => u.targetId))].filter((id) => !listed.has(id));
-  const found: TargetUser[] = [];
+async function lookUpUnlisted<T extends { id: string }>(
+  recordedIds: string[],
+  listed: T[],
+  get: (id: string) => Promise<T | undefined>,
+): Promise<{ found: T[]; unconfirmed: Record<string, string> }> {
+  const seen = new Set(listed.map((r) => r.id));
+  const unlisted = [...new Set(recordedIds)].filter((id) => !seen.has(id));
+  const found: T[] = [];
   const unconfirmed: Record<string, string> = {};
   // The client bounds how many of these run at once and how fast.
   await Promise.all(
     unlisted.map(async (id) => {
       try {
-        const user = await target.getUser(id);
-        if (user) found.push(user);
+        const resource = await get(id);
+        if (resource) found.push(resource);
       } catch (error) {
         if (error instanceof TargetAuthError) throw error;
         unconfirmed[id] = messageOf(error);
       }
     }),
   );
-  const warnings =
-    found.length > 0 ? [`${found.length} managed account(s) were missing from the target's user listing but exist; the target hides them from lists`] : [];
-  return { found, unconfirmed, warnings };
+  return { found, unconfirmed };
 }
 
 /** How far the clock may disagree with the state before we say so (clock skew between machines). */
