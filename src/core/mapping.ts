@@ -239,31 +239,29 @@ function setPath(resource: Record<string, unknown>, path: ScimPath, value: unkno
   container[path.attribute] = value;
 }
 
-/** The body of `POST /Users` for a desired user. */
-export function buildUserResource(attributes: AttributeMap, mapping: CompiledEntry[], active: boolean): Record<string, unknown> {
-  const resource: Record<string, unknown> = { schemas: [CORE_USER] };
-  const extensions = new Set<string>();
+/** A resource of the core schema with the mapped attributes set, and the extension schemas they use. */
+function buildResource(coreSchema: string, attributes: AttributeMap, mapping: CompiledEntry[]): Record<string, unknown> {
+  const schemas = [coreSchema];
+  const resource: Record<string, unknown> = { schemas };
   for (const entry of mapping) {
     const value = attributes[entry.target] ?? null;
-    if (value !== null && entry.path.schema) extensions.add(entry.path.schema);
-    setPath(resource, entry.path, value === null ? null : wireValue(entry, value));
+    if (value === null) continue;
+    if (entry.path.schema && !schemas.includes(entry.path.schema)) schemas.push(entry.path.schema);
+    setPath(resource, entry.path, wireValue(entry, value));
   }
+  return resource;
+}
+
+/** The body of `POST /Users` for a desired user. */
+export function buildUserResource(attributes: AttributeMap, mapping: CompiledEntry[], active: boolean): Record<string, unknown> {
+  const resource = buildResource(CORE_USER, attributes, mapping);
   resource.active = active;
-  (resource.schemas as string[]).push(...extensions);
   return resource;
 }
 
 /** The body of `POST /Groups`: mapped attributes, never members (they follow as PATCHes). */
 export function buildGroupResource(attributes: AttributeMap, mapping: CompiledEntry[]): Record<string, unknown> {
-  const resource: Record<string, unknown> = { schemas: [CORE_GROUP] };
-  const extensions = new Set<string>();
-  for (const entry of mapping) {
-    const value = attributes[entry.target] ?? null;
-    if (value !== null && entry.path.schema) extensions.add(entry.path.schema);
-    setPath(resource, entry.path, value === null ? null : wireValue(entry, value));
-  }
-  (resource.schemas as string[]).push(...extensions);
-  return resource;
+  return buildResource(CORE_GROUP, attributes, mapping);
 }
 
 /**
