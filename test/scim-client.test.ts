@@ -9,7 +9,7 @@ import { TargetAuthError, TargetError } from "../src/errors.js";
 import { BASE_URL_HINT, escapeFilterValue, toTargetUser } from "../src/scim/client.js";
 import { defaultUserAgent } from "../src/scim/user-agent.js";
 import { VERSION } from "../src/version.js";
-import { clientFor, send, startTarget, TOKEN, type FakeTarget, type Handler } from "./support/fake-scim-target.js";
+import { caught, clientFor, send, startIndexes, startTarget, TOKEN, type FakeTarget, type Handler } from "./support/fake-scim-target.js";
 
 const LIST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 const ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error";
@@ -39,17 +39,6 @@ function usersFrom(all: Record<string, unknown>[], startIndex: number, count: nu
   return all.slice(startIndex - 1, startIndex - 1 + count);
 }
 
-async function caught(promise: Promise<unknown>): Promise<TargetError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(TargetError);
-    return error as TargetError;
-  }
-  throw new Error("expected the call to fail");
-}
-
-const startIndexes = (t: FakeTarget) => t.requests.map((r) => Number(r.query.get("startIndex")));
 
 describe("listUsers", () => {
   const all = Array.from({ length: 250 }, (_, i) => aUser(i + 1));

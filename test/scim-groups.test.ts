@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import type { PatchOperation } from "../src/core/mapping.js";
 import { TargetError } from "../src/errors.js";
 import { BASE_URL_HINT, ScimClient, toEntraLegacyOperations, toTargetGroup } from "../src/scim/client.js";
-import { clientFor, send, startTarget, TOKEN, type FakeTarget, type Handler } from "./support/fake-scim-target.js";
+import { caught, clientFor, send, startIndexes, startTarget, TOKEN, type FakeTarget, type Handler } from "./support/fake-scim-target.js";
 
 const LIST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 const ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error";
@@ -40,17 +40,6 @@ function listing(
   };
 }
 
-async function caught(promise: Promise<unknown>): Promise<TargetError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(TargetError);
-    return error as TargetError;
-  }
-  throw new Error("expected the call to fail");
-}
-
-const startIndexes = (t: FakeTarget) => t.requests.map((r) => Number(r.query.get("startIndex")));
 const sentJson = (t: FakeTarget, i = 0) => JSON.parse(t.requests[i]!.body) as Record<string, unknown>;
 
 describe("listGroups", () => {

@@ -5,7 +5,8 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterEach } from "vitest";
+import { afterEach, expect } from "vitest";
+import { TargetError } from "../../src/errors.js";
 import { ScimClient, type ScimClientOptions } from "../../src/scim/client.js";
 
 export const TOKEN = "s3cr3t-token-value-9f8e7d";
@@ -103,3 +104,17 @@ export function send(res: ServerResponse, status: number, body?: unknown, header
   const text = JSON.stringify(body);
   res.writeHead(status, { "content-type": "application/scim+json", "content-length": Buffer.byteLength(text), ...headers }).end(text);
 }
+
+/** The TargetError a call failed with; fails the test if it succeeded or threw something else. */
+export async function caught(promise: Promise<unknown>): Promise<TargetError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(TargetError);
+    return error as TargetError;
+  }
+  throw new Error("expected the call to fail");
+}
+
+/** The startIndex of every request the target received, in order. */
+export const startIndexes = (t: FakeTarget) => t.requests.map((r) => Number(r.query.get("startIndex")));
