@@ -16,6 +16,11 @@ export function exceedsLimits(count: number, managed: number, limits: SafetyLimi
   return undefined;
 }
 
+/** Whether the verdict held anything back, or could not even plan deprovisioning: exit 4 territory. */
+export function isSafetyStop(verdict: SafetyVerdict): boolean {
+  return verdict.blocked || verdict.groupDeletesBlocked === true || Boolean(verdict.failClosed);
+}
+
 /**
  * The brake against a bad export, a wrong scope or a typo in the config that would take many
  * colleagues out at once: more than `maxDeprovisions` suspends and deletes, or more than

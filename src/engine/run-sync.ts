@@ -11,6 +11,7 @@ import {
 } from "../core/mapping.js";
 import { resolveDesiredGroups, resolveDesiredUsers, type Scope } from "../core/scope.js";
 import { planChanges } from "../core/planner.js";
+import { isSafetyStop } from "../core/safety.js";
 import { groupsNeedingMemberReads, type GroupPlanInput, type ReadGroupMembers } from "../core/group-planner.js";
 import { applyPlan } from "./apply-plan.js";
 import type { ActionResult, EventSink } from "./events.js";
@@ -329,7 +330,7 @@ export async function runSync(settings: RunSettings, ports: RunPorts, options: S
       ? "interrupted"
       : outcome.authError
         ? "error"
-        : plan.safety.blocked || plan.safety.groupDeletesBlocked || plan.safety.failClosed
+        : isSafetyStop(plan.safety)
           ? "safety-stop"
           : failed > 0 || plan.held.length > 0
             ? "failed"

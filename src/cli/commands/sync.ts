@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { loadConfig } from "../../config/load-config.js";
 import { runSync } from "../../engine/run-sync.js";
+import { isSafetyStop } from "../../core/safety.js";
 import { portsFrom, settingsFrom } from "../wiring.js";
 import { buildReport, makeOutput, type OutputFormat } from "../output.js";
 import { EXIT, errorBody, exitCodeFor } from "../exit-codes.js";
@@ -63,8 +64,7 @@ export async function syncCommand(options: SyncCommandOptions): Promise<number> 
       out.warn(`${report.authError.message}${report.authError.hint ? ` (${report.authError.hint})` : ""}`);
       return EXIT.authRejected;
     }
-    const safety = report.plan.safety;
-    if (safety.blocked || safety.groupDeletesBlocked || safety.failClosed) return EXIT.safetyStop;
+    if (isSafetyStop(report.plan.safety)) return EXIT.safetyStop;
     if (report.result === "failed") return EXIT.actionsFailed;
     return EXIT.ok;
   } finally {
