@@ -148,8 +148,8 @@ describe("mapUser", () => {
     ["no displayName and only a familyName", { givenName: undefined }, entry("displayName", "{ givenName } {familyName}"), "Example"],
     ["no name at all", { givenName: undefined, familyName: undefined }, entry("displayName", "{givenName} {familyName}"), null],
     ["a template with literal text", {}, entry("{familyName}, {givenName} ({department})"), "Example, Ada (Research)"],
-    ["an attribute from extra", { extra: { costCenter: 4711 } }, entry("costCenter"), "4711"],
-    ["a boolean from extra", { extra: { contractor: true } }, entry("contractor"), true],
+    ["an attribute from extra", { extra: { costCenter: 4711 } }, entry("extra.costCenter"), "4711"],
+    ["a boolean from extra", { extra: { contractor: true } }, entry("extra.contractor"), true],
     ["an attribute nowhere", {}, entry("nickName"), null],
     ["an attribute nowhere with another attribute as default", {}, entry("nickName", "givenName"), "Ada"],
   ])("Given %s, When mapped, Then the value is %j", (_, source, mapping, expected) => {

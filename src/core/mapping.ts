@@ -82,19 +82,12 @@ function isManagerPath(path: ScimPath): boolean {
 
 /**
  * Reads a source attribute reference as an expression names it: `givenName`,
- * `addresses[type eq "work"].locality`, `extra.costCenter`, `customSchemas.Info.costCenter`.
- * A bare name the record lacks is looked up among its extra attributes, so a directory column
- * can be named without its `extra.` prefix.
+ * `addresses[type eq "work"].locality`, `extra.costCenter`, `extra.Cost Center` (written
+ * `extra["Cost Center"]`). Config loading has already refused names the model does not carry.
  */
 function compileReader(reference: string): (record: object) => unknown {
   const path = parseScimPath(reference);
-  if (path && !path.schema) {
-    return (record) => {
-      const direct = readRaw(record, path);
-      if (direct !== undefined || path.filter) return direct;
-      return readRaw(getKey(record, "extra") ?? {}, path);
-    };
-  }
+  if (path && !path.schema) return (record) => readRaw(record, path);
   const steps = reference.split(".");
   return (record) => {
     let value: unknown = record;
