@@ -77,7 +77,8 @@ function cloneGroups(groups: Record<string, StateGroup>): Record<string, StateGr
   return out;
 }
 
-function mapsExternalId(mapping: CompiledEntry[]): boolean {
+/** Whether groups are recognised by externalId too: only when the group mapping writes one. */
+export function mapsExternalId(mapping: CompiledEntry[]): boolean {
   return mapping.some((e) => e.target.toLowerCase() === "externalid");
 }
 

@@ -4,6 +4,7 @@
  */
 import type { MemberRef, PlannedAction, StateGroup, SyncState, TargetGroup } from "../core/model.js";
 import type { GroupTarget } from "../core/ports.js";
+import { mapsExternalId } from "../core/group-planner.js";
 import { applyChanges, buildGroupResource, buildPatchOperations, diffAttributes, type PatchOperation } from "../core/mapping.js";
 import { messageOf, TargetAuthError, TargetError } from "../errors.js";
 import type { ApplyOptions } from "./apply-plan.js";
@@ -84,8 +85,8 @@ async function createGroup(action: PlannedAction, state: SyncState, groups: Grou
     const same = found.filter((g) => g.displayName.toLowerCase() === action.key.toLowerCase());
     const taken = new Set(Object.values(state.groups).map((g) => g.targetId));
     // The planner's rule: a group carrying another directory group's externalId is not ours to take.
-    const mapsExternalId = mapping.some((e) => e.target.toLowerCase() === "externalid");
-    const free = same.filter((g) => !taken.has(g.id) && !(mapsExternalId && g.externalId && g.externalId !== action.sourceId));
+    const byExternalId = mapsExternalId(mapping);
+    const free = same.filter((g) => !taken.has(g.id) && !(byExternalId && g.externalId && g.externalId !== action.sourceId));
     if (free.length !== 1) {
       throw new TargetError(
         same.length === 0
