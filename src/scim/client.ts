@@ -116,11 +116,14 @@ export class ScimClient implements UserTarget, GroupTarget {
    * of GET /Users, so the planner asks here before it believes a managed user has disappeared.
    */
   async getUser(id: string): Promise<TargetUser | undefined> {
-    const path = userPath(id);
+    return this.#getOne(userPath(id), toTargetUser);
+  }
+
+  async #getOne<T>(path: string, parse: (json: unknown) => T): Promise<T | undefined> {
     const { status, json } = await this.#transport.send({ method: "GET", path, acceptStatuses: [404], notFoundHint: BASE_URL_HINT });
     if (status === 404) return undefined;
     try {
-      return toTargetUser(json);
+      return parse(json);
     } catch (error) {
       const problem = error instanceof TargetError ? error.message : "an unreadable body";
       throw new TargetError(`GET ${path}: ${problem}`, { status, cause: error });
@@ -188,15 +191,7 @@ export class ScimClient implements UserTarget, GroupTarget {
 
   /** With members. A SCIM 404 means the group is gone; an HTML 404 means a wrong URL and fails, as in getUser. */
   async getGroup(id: string): Promise<TargetGroup | undefined> {
-    const path = groupPath(id);
-    const { status, json } = await this.#transport.send({ method: "GET", path, acceptStatuses: [404], notFoundHint: BASE_URL_HINT });
-    if (status === 404) return undefined;
-    try {
-      return toTargetGroup(json);
-    } catch (error) {
-      const problem = error instanceof TargetError ? error.message : "an unreadable body";
-      throw new TargetError(`GET ${path}: ${problem}`, { status, cause: error });
-    }
+    return this.#getOne(groupPath(id), toTargetGroup);
   }
 
   /** One page of matches, without members: a displayName or externalId should match one group. */
