@@ -138,7 +138,7 @@ deprovision:
 safety: { maxDeprovisions: 0, maxDeprovisionPercent: 2.5 }
 `);
     const { config } = await loadConfig(file, ENV);
-    expect(config.source.path).toBe(join(dir, "data/users.csv"));
+    expect(config.source).toEqual({ type: "file", path: join(dir, "data/users.csv") });
     expect(config.target).toMatchObject({
       url: "http://127.0.0.1:8080/scim/v2",
       concurrency: 2,
@@ -175,7 +175,7 @@ target:
   token: \${file:token}
 `);
     const { config, warnings } = await loadConfig(file, { DATA_DIR: "/srv/hr", SCIM_HOST: "scim.example.net" });
-    expect(config.source.path).toBe("/srv/hr/directory.json");
+    expect(config.source).toEqual({ type: "file", path: "/srv/hr/directory.json" });
     expect(config.target.url).toBe("https://scim.example.net/scim/v2");
     expect(config.target.token).toBe(SECRET);
     expect(warnings).toEqual([]);
@@ -203,7 +203,7 @@ target:
     );
     expect(process.cwd()).not.toBe(join(dir, "conf"));
     const { config } = await loadConfig(file, {});
-    expect(config.source.path).toBe(join(dir, "hr", "export.json"));
+    expect(config.source).toEqual({ type: "file", path: join(dir, "hr", "export.json") });
     expect(config.state.path).toBe(join(dir, "conf", "state", "scimsync.json"));
     expect(config.target.tls.caFile).toBe(join(dir, "conf", "ca.pem"));
     expect(config.target.token).toBe(SECRET);
@@ -512,15 +512,15 @@ const badCases: BadCase[] = [
       c.source.type = "ldap";
     },
     path: "source.type",
-    says: ['"ldap" is not supported; use file', "google and microsoft come in a later release"],
+    says: ['"ldap" is not supported; use file', "or google (Google Workspace)", "microsoft comes in a later release"],
   },
   {
     name: "a source type from a later release",
     edit: (c) => {
-      c.source.type = "google";
+      c.source.type = "microsoft";
     },
     path: "source.type",
-    says: ['"google" is not supported yet', "later release", "use file"],
+    says: ['"microsoft" is not supported yet: it comes in a later release of scimsync', "use file", "or google"],
   },
   {
     name: "no source section",

@@ -353,6 +353,37 @@ describe("planChanges: deprovisioning transitions", () => {
     expect(plan.state.users.ada).toEqual({ ...record, conditions: { deleted: iso(0) } });
   });
 
+  it("Given the directory says ada was deleted 10 days ago, When scimsync first sees it, Then the deleted timer starts at that time", () => {
+    const record = aManagedRecord("ada");
+
+    const plan = planChanges(
+      aPlanInput({ desired: [], actual: [aTargetUser({ id: "ada" })], state: aState({ ada: record }), deletedAt: { ada: iso(-days(10)) } }),
+    );
+
+    // The deleted rule (suspend 1d, delete 30d) counts from the deletion: the suspend is overdue, the delete 20 days off.
+    expect(plan.actions).toEqual([suspendOf("ada", "deleted")]);
+    expect(plan.scheduled).toEqual([scheduledOf("delete", "ada", "deleted", days(20))]);
+    expect(plan.state.users.ada!.conditions).toEqual({ deleted: iso(-days(10)) });
+  });
+
+  it("Given a deleted timer already running, When the directory reports another deletion time, Then the recorded start stands", () => {
+    const record = aManagedRecord("ada", { conditions: { deleted: iso(-days(2)) } });
+
+    const plan = planChanges(
+      aPlanInput({ desired: [], actual: [aTargetUser({ id: "ada" })], state: aState({ ada: record }), deletedAt: { ada: iso(-days(25)) } }),
+    );
+
+    expect(plan.state.users.ada!.conditions).toEqual({ deleted: iso(-days(2)) });
+  });
+
+  it("Given a deletion time in the future (a skewed clock), When planned, Then the timer starts now", () => {
+    const plan = planChanges(
+      aPlanInput({ desired: [], actual: [aTargetUser({ id: "ada" })], state: aState({ ada: aManagedRecord("ada") }), deletedAt: { ada: iso(days(3)) } }),
+    );
+
+    expect(plan.state.users.ada!.conditions).toEqual({ deleted: iso(0) });
+  });
+
   it("Given ada was suspended in the directory, When she is reactivated but out of scope, Then the outOfScope timer starts now and she stays suspended", () => {
     const record = aManagedRecord("ada", { conditions: { suspended: iso(-days(5)) }, suspendedAt: iso(-days(5)) });
 

@@ -114,3 +114,28 @@ describe("resolveDesiredUsers", () => {
     expect(statuses(desired.users)).toEqual({ ada: "active", bob: "outOfScope" });
   });
 });
+
+describe("resolveDesiredUsers with a source scope and group emails", () => {
+  const users = [aSourceUser({ id: "ann" }), aSourceUser({ id: "bob" }), aSourceUser({ id: "cy" })];
+
+  it("Given the source admits ann and bob, When resolved, Then cy is out of scope and the others active", () => {
+    const desired = resolveDesiredUsers({ ...aSnapshot(users), inScopeIds: ["ann", "bob"] }, {}, MAPPING);
+
+    expect(statuses(desired.users)).toEqual({ ann: "active", bob: "active", cy: "outOfScope" });
+    expect(desired.trusted).toBe(true);
+  });
+
+  it("Given a source scope and a group scope, When resolved, Then only users admitted by both are active (Google's AND)", () => {
+    const snapshot = { ...aSnapshot(users, [{ ...aGroup("g1", ["bob", "cy"]), email: "Team@Example.com" }]), inScopeIds: ["ann", "bob"] };
+
+    const desired = resolveDesiredUsers(snapshot, { groups: ["team@example.com"] }, MAPPING);
+
+    expect(statuses(desired.users)).toEqual({ ann: "outOfScope", bob: "active", cy: "outOfScope" });
+  });
+
+  it("Given a scope group whose members the source did not read, When resolved, Then it fails loudly instead of emptying the scope", () => {
+    const snapshot = aSnapshot(users, [{ ...aGroup("g1", []), membersRead: false }]);
+
+    expect(() => resolveDesiredUsers(snapshot, { groups: ["g1"] }, MAPPING)).toThrow(/members of group g1 were not read/);
+  });
+});

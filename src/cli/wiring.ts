@@ -2,6 +2,10 @@ import { readFileSync } from "node:fs";
 import type { Config } from "../config/load-config.js";
 import type { RunPorts, RunSettings } from "../engine/run-sync.js";
 import { FileSource } from "../sources/file-source.js";
+import { GoogleSource, type GroupReads } from "../sources/google/google-source.js";
+import { googleUserFields } from "../sources/google/attributes.js";
+import { compileMapping } from "../core/mapping.js";
+import type { DirectorySource } from "../core/ports.js";
 import { ScimClient } from "../scim/client.js";
 import { FileStateStore } from "../state/file-state-store.js";
 import { ConfigError } from "../errors.js";
@@ -62,11 +66,52 @@ export function portsFrom(config: Config, hooks: PortHooks): RunPorts {
     ...(ca ? { ca } : {}),
   });
   return {
-    source: new FileSource(config.source.path),
+    source: sourceFrom(config, hooks),
     target,
     store: new FileStateStore(config.state.path, {
       onWarning: hooks.onWarning,
       ...(hooks.onLockLost ? { onLockLost: hooks.onLockLost } : {}),
     }),
   };
+}
+
+function sourceFrom(config: Config, hooks: PortHooks): DirectorySource {
+  const source = config.source;
+  if (source.type === "file") return new FileSource(source.path);
+  const references = compileMapping(config.mapping.user).flatMap((e) => [...e.expression.references, ...(e.fallback?.references ?? [])]);
+  const credentials = source.serviceAccount
+    ? { kind: "service-account" as const, ...source.serviceAccount }
+    : { kind: "access-token" as const, token: source.accessToken ?? "" };
+  return new GoogleSource({
+    connection: {
+      credentials,
+      ...(source.apiRoot ? { apiRoot: source.apiRoot } : {}),
+      ...(source.tokenUrl ? { tokenUrl: source.tokenUrl } : {}),
+    },
+    customer: source.customer,
+    ...(source.domain ? { domain: source.domain } : {}),
+    ...(config.scope.orgUnits ? { orgUnits: config.scope.orgUnits } : {}),
+    ...(config.scope.query ? { query: config.scope.query } : {}),
+    archived: source.archived,
+    showDeleted: source.showDeleted,
+    userFields: googleUserFields(references, { orgUnitPath: (config.scope.orgUnits ?? []).length > 0 }),
+    groups: googleGroupReads(config),
+    concurrency: source.concurrency,
+    timeoutMs: source.timeoutSeconds * 1000,
+    retries: source.retries,
+    onRetry: (what, waitMs) => hooks.onWarning(`Google: ${what}; trying again in ${(waitMs / 1000).toFixed(1)} s`),
+  });
+}
+
+/**
+ * The groups whose members the run needs. Member lists are the bulk of the requests (one or
+ * more per group), so a group nobody provisions or scopes by is listed but not read.
+ */
+export function googleGroupReads(config: Pick<Config, "scope" | "provisionGroups" | "target">): GroupReads {
+  const scopeGroups = config.scope.groups ?? [];
+  if (config.provisionGroups === "all" || (config.provisionGroups === "scoped" && scopeGroups.length === 0)) return { list: true, membersOf: "all" };
+  if (scopeGroups.length > 0) return { list: true, membersOf: scopeGroups };
+  // Listed all the same when the app has groups: a managed group missing from the listing is
+  // deleted from the directory, one merely no longer provisioned is out of scope.
+  return { list: config.target.groups, membersOf: [] };
 }

@@ -25,27 +25,61 @@ import {
   resolveMatching,
   userOverrides,
 } from "./effective-mapping.js";
-import { toConfigIssues } from "./format-issues.js";
-import { formatKeyPath, isMapping, valueAt } from "./key-path.js";
+import { closestName } from "./closest-name.js";
+import { describeValue, toConfigIssues, type IssueContext } from "./format-issues.js";
+import { formatKeyPath, isMapping, valueAt, type KeyPath } from "./key-path.js";
 import { PRESETS, type PresetName, type ReadGroupMembers } from "./presets.js";
 import {
   configSchema,
+  describeExpressionProblem,
   describeUrlProblem,
+  GOOGLE_SCOPE_KEYS,
+  GOT,
   groupMappingSchema,
   isLoopbackHost,
   matchBySchema,
   matchingSchema,
+  normalizeOrgUnitPath,
   presetSchema,
+  readServiceAccountKey,
+  SOURCE_KEYS,
+  SOURCE_TYPES,
   TOP_LEVEL_KEYS,
   URL_RULE,
   userMappingSchema,
   type ConfigFile,
+  type SourceType,
 } from "./schema.js";
 import { describeFsError, resolveSecretRefs } from "./secret-refs.js";
 
-export interface Config {
+/** The directory to read. */
+export type SourceConfig =
   /** `path` is absolute. */
-  source: { type: "file"; path: string };
+  | { type: "file"; path: string }
+  | {
+      type: "google";
+      /** my_customer or a customer id. */
+      customer: string;
+      /** Lower-cased. */
+      domain?: string;
+      /** Exactly one of serviceAccount / accessToken. The resolved secrets; never log them. */
+      serviceAccount?: { clientEmail: string; privateKey: string; privateKeyId?: string; clientId?: string; subject: string };
+      accessToken?: string;
+      /** Scheme, host and port, always ending with "/": the Google client replaces any path of its root URL. */
+      apiRoot?: string;
+      tokenUrl?: string;
+      archived: "ignore" | "treat-as-suspended";
+      showDeleted: boolean;
+      /** Group member lists read at once. */
+      concurrency: number;
+      timeoutSeconds: number;
+      retries: number;
+    };
+
+export type GoogleSourceConfig = Extract<SourceConfig, { type: "google" }>;
+
+export interface Config {
+  source: SourceConfig;
   target: {
     /** SCIM base URL without a trailing slash. */
     url: string;
@@ -76,8 +110,12 @@ export interface Config {
   };
   /** `path` is absolute. */
   state: { path: string };
-  /** Group display names or ids; absent = every user in the source. */
-  scope: { groups?: string[] };
+  /**
+   * Absent keys do not narrow. `groups`: group display names or ids (any source). `orgUnits`:
+   * organisational unit paths without a trailing "/" ("/" is the whole organisation), and
+   * `query`: a Directory API user search; both only with source.type google.
+   */
+  scope: { groups?: string[]; orgUnits?: string[]; query?: string };
   /** The preset's mapping with the config's entries applied. `group` is empty when target.groups is false. */
   mapping: { user: MappingEntry[]; group: MappingEntry[]; matching: MatchAttribute[] };
   /** Always "none" when target.groups is false. */
@@ -103,10 +141,12 @@ export async function loadConfig(
 
   const refs = await resolveSecretRefs(raw, { dir, env });
   const parsed = configSchema.safeParse(refs.value);
-  const schemaIssues = parsed.success
-    ? []
-    : toConfigIssues(parsed.error.issues, { schema: configSchema, root: refs.value, references: refs.references });
-  const checked = [...schemaIssues, ...checkCrossKeyRules(refs.value), ...(await checkReferencedFiles(refs.value, dir))];
+  const context: IssueContext = { schema: configSchema, root: refs.value, references: refs.references };
+  const schemaIssues = parsed.success ? [] : toConfigIssues(parsed.error.issues, context);
+  // One mistake, one complaint: these take the place of what the schema says about the same key.
+  const replacing = [...checkKeysOfOtherSources(refs.value), ...checkMappingForSource(refs.value, context)];
+  const kept = schemaIssues.filter((issue) => !replacing.some((r) => isAtOrUnder(issue.path, r.path)));
+  const checked = [...kept, ...replacing, ...checkCrossKeyRules(refs.value), ...(await checkReferencedFiles(refs.value, dir))];
   // A key whose reference failed has already been reported; "got ${env:X}" would only confuse.
   const issues = [...refs.issues, ...checked.filter((i) => !refs.unresolved.has(i.path))];
 
@@ -184,9 +224,125 @@ function dropNulls(node: unknown): unknown {
   return out;
 }
 
+function isAtOrUnder(path: string, parent: string): boolean {
+  return path === parent || path.startsWith(`${parent}.`) || path.startsWith(`${parent}[`);
+}
+
+/** source.type as written, when it is one scimsync reads (the schema reports any other). */
+function sourceTypeOf(root: unknown): SourceType | undefined {
+  const type = valueAt(root, ["source", "type"]);
+  return SOURCE_TYPES.find((t) => t === type);
+}
+
+/** Keys written for another source.type than the config's: `source.path` with google, `scope.orgUnits` with file. */
+function checkKeysOfOtherSources(root: unknown): ConfigIssue[] {
+  const type = sourceTypeOf(root);
+  const source = valueAt(root, ["source"]);
+  if (type === undefined || !isMapping(source)) return [];
+  const issues: ConfigIssue[] = [];
+  for (const other of SOURCE_TYPES) {
+    if (other === type) continue;
+    for (const key of SOURCE_KEYS[other]) {
+      if (source[key] !== undefined) {
+        issues.push({ path: `source.${key}`, message: `is for source.type ${other}; remove it (source.type is ${type})` });
+      }
+    }
+  }
+  if (type !== "google") {
+    for (const key of GOOGLE_SCOPE_KEYS) {
+      if (valueAt(root, ["scope", key]) !== undefined) {
+        issues.push({
+          path: `scope.${key}`,
+          message: `is only for source.type google (it filters the Google directory); remove it, and choose the users of a ${type} source with scope.groups`,
+        });
+      }
+    }
+  }
+  return issues;
+}
+
+/**
+ * The config's own mapping.user entries judged with the attributes of its source.type (the
+ * schema judged them with the file source's, which reads any extra.<name>). The preset's entries
+ * are left alone: a preset serves every source, and where the source has nothing they read nothing.
+ */
+function checkMappingForSource(root: unknown, context: IssueContext): ConfigIssue[] {
+  const type = sourceTypeOf(root);
+  const entries = valueAt(root, ["mapping", "user"]);
+  if (type === undefined || type === "file" || !Array.isArray(entries)) return [];
+  const issues: ConfigIssue[] = [];
+  entries.forEach((entry, i) => {
+    if (!isMapping(entry)) return;
+    for (const key of ["source", "default"]) {
+      const text = entry[key];
+      if (typeof text !== "string") continue;
+      const problem = describeExpressionProblem("user", text, type);
+      if (problem === undefined) continue;
+      const path: KeyPath = ["mapping", "user", i, key];
+      issues.push({ path: formatKeyPath(path), message: problem.split(GOT).join(describeValue(path, context)) });
+    }
+  });
+  return issues;
+}
+
+/** Whether `key` of `source` is written, or misspelt (the misspelling is reported, so "is required" would be noise). */
+function isWritten(source: Record<string, unknown>, key: string): boolean {
+  const known = ["type", ...SOURCE_TYPES.flatMap((t) => SOURCE_KEYS[t])];
+  return Object.keys(source).some((k) => k === key || (!known.includes(k) && closestName(k, known) === key));
+}
+
+/** Which keys a source.type needs, and which exclude each other. */
+function checkSourceRules(root: unknown): ConfigIssue[] {
+  const type = sourceTypeOf(root);
+  const source = valueAt(root, ["source"]);
+  if (type === undefined || !isMapping(source)) return [];
+  const has = (key: string) => isWritten(source, key);
+  if (type === "file") {
+    if (has("path")) return [];
+    return [{ path: "source.path", message: "is required with source.type file; give the path of the directory file (.json or .csv), relative to this config file" }];
+  }
+  const credentials = has("credentials");
+  const accessToken = has("accessToken");
+  if (!credentials && !accessToken) {
+    return [
+      {
+        path: "source",
+        message:
+          "needs source.credentials or source.accessToken to sign in to Google: credentials is the JSON key of a service account " +
+          "with domain-wide delegation, written as ${file:./service-account.json}, with source.subject (the admin it acts as); " +
+          "accessToken is a short-lived OAuth token minted elsewhere, written as ${env:NAME}",
+      },
+    ];
+  }
+  if (credentials && accessToken) {
+    return [
+      {
+        path: "source",
+        message:
+          "has both source.credentials and source.accessToken; keep one: credentials (a service account key, with source.subject) " +
+          "or accessToken (a short-lived token)",
+      },
+    ];
+  }
+  if (credentials && !has("subject")) {
+    return [
+      {
+        path: "source.subject",
+        message:
+          "is required with source.credentials; give the email address of a Google Workspace admin the service account acts as, " +
+          "through domain-wide delegation",
+      },
+    ];
+  }
+  if (accessToken && source.subject !== undefined) {
+    return [{ path: "source.subject", message: "is not used with source.accessToken: the token already acts as its user; remove source.subject" }];
+  }
+  return [];
+}
+
 /** Rules that involve more than one key; each runs only when the keys it reads are valid on their own. */
 function checkCrossKeyRules(root: unknown): ConfigIssue[] {
-  const issues: ConfigIssue[] = [];
+  const issues: ConfigIssue[] = [...checkSourceRules(root)];
 
   const url = valueAt(root, ["target", "url"]);
   if (typeof url === "string" && describeUrlProblem(url) === undefined) {
@@ -285,6 +441,16 @@ function collectWarnings(file: ConfigFile, root: unknown, references: ReadonlyMa
   if (!references.has("target.token")) {
     warnings.push("target.token is written in the config file; prefer ${env:NAME} or ${file:PATH} so the secret stays out of it");
   }
+  if (file.source.type === "google") {
+    if (file.source.credentials !== undefined && !references.has("source.credentials")) {
+      warnings.push(
+        "source.credentials is written in the config file; prefer ${file:PATH} pointing at the downloaded key file, so the private key stays out of it",
+      );
+    }
+    if (file.source.accessToken !== undefined && !references.has("source.accessToken")) {
+      warnings.push("source.accessToken is written in the config file; prefer ${env:NAME} so the token stays out of it");
+    }
+  }
   const url = new URL(file.target.url.trim());
   if (url.protocol === "http:" && !isLoopbackHost(url.hostname)) {
     warnings.push(`target.url uses http:// to ${url.hostname} (target.allowInsecureHttp: true): the token travels unencrypted`);
@@ -299,9 +465,8 @@ function buildConfig(file: ConfigFile, dir: string): Config {
   const { target } = file;
   const preset = PRESETS[target.preset];
   const matching = resolveMatching(preset, file.mapping.matching, target.matchBy);
-  const groups = file.scope.groups?.map((g) => g.trim());
   return {
-    source: { type: file.source.type, path: resolve(dir, file.source.path) },
+    source: buildSource(file.source, dir),
     target: {
       url: target.url.trim().replace(/\/+$/, ""),
       token: target.token,
@@ -324,7 +489,7 @@ function buildConfig(file: ConfigFile, dir: string): Config {
       groups: preset.groups,
     },
     state: { path: resolve(dir, file.state.path) },
-    scope: groups && groups.length > 0 ? { groups: [...new Set(groups)] } : {},
+    scope: buildScope(file.scope),
     mapping: {
       user: mergeEntries(preset.user, userOverrides(preset, file.mapping.user ?? [], target.matchBy)),
       group: preset.groups ? mergeEntries(preset.group, file.mapping.group ?? []) : [],
@@ -336,6 +501,40 @@ function buildConfig(file: ConfigFile, dir: string): Config {
     ) as DeprovisionPolicy,
     groupDeprovision: { delete: parseDelay(file.deprovision.groups.delete) ?? "never" },
     safety: { ...file.safety },
+  };
+}
+
+/** The source as validated: the rules above have made sure each type has what it needs. */
+function buildSource(source: ConfigFile["source"], dir: string): SourceConfig {
+  if (source.type === "file") {
+    if (source.path === undefined) throw new Error("source.path should have been checked by checkSourceRules");
+    return { type: "file", path: resolve(dir, source.path) };
+  }
+  const key = source.credentials === undefined ? undefined : readServiceAccountKey(source.credentials);
+  if (key !== undefined && "problem" in key) throw new Error("source.credentials should have been checked by the schema");
+  return {
+    type: "google",
+    customer: source.customer.trim(),
+    ...(source.domain !== undefined ? { domain: source.domain.trim().toLowerCase() } : {}),
+    ...(key !== undefined ? { serviceAccount: { ...key, subject: (source.subject ?? "").trim() } } : {}),
+    ...(source.accessToken !== undefined ? { accessToken: source.accessToken } : {}),
+    ...(source.apiRoot !== undefined ? { apiRoot: `${new URL(source.apiRoot.trim()).origin}/` } : {}),
+    ...(source.tokenUrl !== undefined ? { tokenUrl: source.tokenUrl.trim() } : {}),
+    archived: source.archived,
+    showDeleted: source.showDeleted,
+    concurrency: source.concurrency,
+    timeoutSeconds: source.timeoutSeconds,
+    retries: source.retries,
+  };
+}
+
+function buildScope(scope: ConfigFile["scope"]): Config["scope"] {
+  const groups = [...new Set((scope.groups ?? []).map((g) => g.trim()))];
+  const orgUnits = [...new Set((scope.orgUnits ?? []).map(normalizeOrgUnitPath))];
+  return {
+    ...(groups.length > 0 ? { groups } : {}),
+    ...(orgUnits.length > 0 ? { orgUnits } : {}),
+    ...(scope.query !== undefined ? { query: scope.query.trim() } : {}),
   };
 }
 

@@ -11,6 +11,7 @@ import { z } from "zod";
 import { DELAY_SYNTAX, parseDelay } from "../core/delay.js";
 import { ExpressionError, parseExpression } from "../core/expression.js";
 import { parseScimPath } from "../core/scim-path.js";
+import { closestName } from "./closest-name.js";
 import { isMapping } from "./key-path.js";
 import { describeUnknownPreset, PRESET_NAMES } from "./presets.js";
 import { describeReferenceProblem } from "./source-attributes.js";
@@ -19,10 +20,13 @@ import { describeReferenceProblem } from "./source-attributes.js";
 export const GOT = "{got}";
 
 /** Keys whose values are secrets even when written inline: messages describe only their type. */
-export const SECRET_KEYS: ReadonlySet<string> = new Set(["target.token"]);
+export const SECRET_KEYS: ReadonlySet<string> = new Set(["target.token", "source.credentials", "source.accessToken"]);
 
 export const URL_RULE =
   "must be an absolute https:// URL (http:// is allowed for 127.0.0.1/localhost/[::1], or set target.allowInsecureHttp: true)";
+
+/** The Google URLs have no target.allowInsecureHttp: plain http is for a local test server only. */
+export const GOOGLE_URL_RULE = "must be an absolute https:// URL (http:// is allowed only for 127.0.0.1/localhost/[::1], e.g. a test server)";
 
 type IssueInput = { input?: unknown; code?: string };
 
@@ -71,23 +75,46 @@ export function isLoopbackHost(hostname: string): boolean {
   return LOOPBACK_HOSTS.has(hostname.toLowerCase()) || /^127(\.\d{1,3}){3}$/.test(hostname);
 }
 
+/** The keys that hold a URL; each has its own example and its own rule for http://. */
+export type UrlKey = "target.url" | "source.apiRoot" | "source.tokenUrl";
+
 /**
- * What is wrong with a target URL on its own; whether http:// is acceptable depends on
- * target.allowInsecureHttp and is checked with the other cross-key rules. Never quotes the URL:
- * it may carry credentials.
+ * What is wrong with the URL of `key` on its own. Whether http:// is acceptable for target.url
+ * depends on target.allowInsecureHttp and is checked with the other cross-key rules; the Google
+ * URLs allow it only to this machine. Never quotes the URL: it may carry credentials.
  */
-export function describeUrlProblem(text: string): string | undefined {
+export function describeUrlProblem(text: string, key: UrlKey = "target.url"): string | undefined {
+  const rule = key === "target.url" ? URL_RULE : GOOGLE_URL_RULE;
   let url: URL;
   try {
     url = new URL(text.trim());
   } catch {
-    return URL_RULE;
+    return rule;
   }
-  if (url.protocol !== "https:" && url.protocol !== "http:") return URL_RULE;
+  if (url.protocol !== "https:" && url.protocol !== "http:") return rule;
+  if (key !== "target.url") return describeGoogleUrlProblem(url, key);
   if (url.username || url.password) return "must not contain a user name or password; put the API token in target.token";
   if (url.search || url.hash) return "must be the SCIM base URL without ?query or #fragment, e.g. https://app.example.com/scim/v2";
   if (/\/users\/*$/i.test(url.pathname)) {
     return "must be the SCIM base URL, without /Users at the end (scimsync adds it), e.g. https://app.example.com/scim/v2";
+  }
+  return undefined;
+}
+
+function describeGoogleUrlProblem(url: URL, key: Exclude<UrlKey, "target.url">): string | undefined {
+  if (url.protocol === "http:" && !isLoopbackHost(url.hostname)) return GOOGLE_URL_RULE;
+  if (url.username || url.password) {
+    return "must not contain a user name or password; scimsync signs in with source.credentials or source.accessToken";
+  }
+  const example = key === "source.apiRoot" ? "https://admin.googleapis.com/" : "https://oauth2.googleapis.com/token";
+  if (url.search || url.hash) return `must be a URL without ?query or #fragment, e.g. ${example}`;
+  // The Google client library builds each request URL from rootUrl's origin and its own path.
+  if (key === "source.apiRoot" && url.pathname !== "/") {
+    return (
+      "must be a scheme and host (and port) only, e.g. https://admin.googleapis.com/ or https://google-api.example.com/: " +
+      "the Google client library replaces the path of its root URL, so a path prefix (as a gateway may use) would be silently dropped; " +
+      "serve the Admin SDK API at the root of a host name"
+    );
   }
   return undefined;
 }
@@ -175,10 +202,12 @@ const EXPRESSION_FORMS =
 /**
  * Why an expression of a `kind` mapping does not parse or reads an attribute the directory does
  * not have; the formatter fills in the expression itself (or the reference it came from).
+ * The schema judges with the file source's attributes (any extra.<name>); load-config.ts judges
+ * a config's own entries again with its source.type's (see describeReferenceProblem).
  */
-export function describeExpressionProblem(kind: MappingKind, text: string): string | undefined {
+export function describeExpressionProblem(kind: MappingKind, text: string, source: SourceType = "file"): string | undefined {
   try {
-    parseExpression(text, { checkReference: (reference) => describeReferenceProblem(kind, reference) });
+    parseExpression(text, { checkReference: (reference) => describeReferenceProblem(kind, reference, source) });
     return undefined;
   } catch (error) {
     if (!(error instanceof ExpressionError)) throw error;
@@ -308,24 +337,220 @@ const mappingSchema = section(
 
 const TOKEN_EXPECTED = "expected the SCIM API token as text, best written as ${env:NAME} or ${file:PATH}";
 
+/** The kinds of directory this release reads. */
+export const SOURCE_TYPES = ["file", "google"] as const;
+export type SourceType = (typeof SOURCE_TYPES)[number];
+
+/** The keys of `source` besides `type`, by the source.type they belong to. */
+export const SOURCE_KEYS: Readonly<Record<SourceType, readonly string[]>> = {
+  file: ["path"],
+  google: [
+    "customer",
+    "domain",
+    "credentials",
+    "subject",
+    "accessToken",
+    "apiRoot",
+    "tokenUrl",
+    "archived",
+    "showDeleted",
+    "concurrency",
+    "timeoutSeconds",
+    "retries",
+  ],
+};
+
+/** Keys of `scope` that only a source.type google can honour (they are Directory API filters). */
+export const GOOGLE_SCOPE_KEYS = ["orgUnits", "query"] as const;
+
+const SOURCE_TYPE_CHOICES = "use file (a .json or .csv export) or google (Google Workspace)";
+
+function describeSourceType(input: unknown): string {
+  if (input === undefined) return `is required; ${SOURCE_TYPE_CHOICES}`;
+  if (typeof input === "string" && input.trim().toLowerCase() === "microsoft") {
+    return `${GOT} is not supported yet: it comes in a later release of scimsync; ${SOURCE_TYPE_CHOICES} for now`;
+  }
+  const close = typeof input === "string" ? closestName(input, SOURCE_TYPES) : undefined;
+  const meant = close ? `did you mean "${close}"? ` : "";
+  return `${GOT} is not supported; ${meant}${SOURCE_TYPE_CHOICES} (microsoft comes in a later release)`;
+}
+
+/** `my_customer` (the admin's own account) or a customer id such as C01abc2de. */
+function isGoogleCustomer(text: string): boolean {
+  const trimmed = text.trim();
+  return trimmed === "my_customer" || /^[A-Za-z0-9]+$/.test(trimmed);
+}
+
+/** An ASCII DNS name with at least two labels; case is ignored (the config's value is lower-cased). */
+function isDnsName(text: string): boolean {
+  const name = text.trim();
+  const label = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i;
+  const labels = name.split(".");
+  return name.length <= 253 && labels.length >= 2 && labels.every((l) => label.test(l));
+}
+
+function isEmailAddress(text: string): boolean {
+  return /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(text.trim());
+}
+
+/** The parts of a service account key scimsync uses. */
+export interface ServiceAccountKey {
+  clientEmail: string;
+  privateKey: string;
+  privateKeyId?: string;
+  clientId?: string;
+}
+
+const KEY_FILE = "expected the service account key file downloaded from the Google Cloud console; write it as ${file:./service-account.json}";
+const NEW_KEY =
+  "download a new JSON key for the service account (Google Cloud console > IAM & Admin > Service Accounts > Keys) and write it as ${file:./service-account.json}";
+/** Other kinds of Google credentials files, by their "type"; named in messages, as they are not secret. */
+const OTHER_KEY_TYPES = new Set([
+  "authorized_user",
+  "external_account",
+  "external_account_authorized_user",
+  "impersonated_service_account",
+  "gdch_service_account",
+]);
+const PRIVATE_KEY_PEM = /-----BEGIN (RSA )?PRIVATE KEY-----/;
+
+/**
+ * The service account key in `text` (the JSON key file), or what is wrong with it. A message
+ * never contains any part of the text: it holds a private key.
+ */
+export function readServiceAccountKey(text: string): ServiceAccountKey | { problem: string } {
+  const trimmed = text.trim();
+  if (trimmed === "") return { problem: `is empty; ${KEY_FILE}` };
+  let key: unknown;
+  try {
+    key = JSON.parse(trimmed);
+  } catch {
+    // JSON.parse's own message quotes the text around the mistake.
+    if (trimmed.startsWith("-----BEGIN") && PRIVATE_KEY_PEM.test(trimmed)) {
+      return { problem: `holds a PEM private key on its own; expected the whole JSON key file, which also names the service account; ${NEW_KEY}` };
+    }
+    return { problem: `is not valid JSON: ${KEY_FILE}` };
+  }
+  if (!isMapping(key)) return { problem: `is JSON but not an object: ${KEY_FILE}` };
+  if (key.type !== "service_account") {
+    if (key.type === undefined) return { problem: `has no "type"; expected a service account key (type service_account): ${KEY_FILE}` };
+    const which = typeof key.type === "string" && OTHER_KEY_TYPES.has(key.type) ? `a key of type ${key.type}` : "not a service account key";
+    return {
+      problem:
+        `is ${which}; expected a service account key (type service_account) with domain-wide delegation, ` +
+        `or a short-lived token in source.accessToken; ${NEW_KEY}`,
+    };
+  }
+  const textAt = (name: string): string | undefined => (typeof key[name] === "string" ? (key[name] as string) : undefined);
+  const clientEmail = textAt("client_email");
+  if (clientEmail === undefined || !isEmailAddress(clientEmail)) {
+    return { problem: `has no client_email (the service account's address); ${NEW_KEY}` };
+  }
+  const privateKey = textAt("private_key");
+  if (privateKey === undefined || privateKey.trim() === "") return { problem: `has no private_key; ${NEW_KEY}` };
+  if (!PRIVATE_KEY_PEM.test(privateKey)) {
+    return { problem: `has a private_key that is not a PEM private key (-----BEGIN PRIVATE KEY-----); ${NEW_KEY}` };
+  }
+  for (const name of ["private_key_id", "client_id"]) {
+    if (key[name] !== undefined && textAt(name) === undefined) return { problem: `has a ${name} that is not text; ${NEW_KEY}` };
+  }
+  const privateKeyId = textAt("private_key_id");
+  const clientId = textAt("client_id");
+  return { clientEmail, privateKey, ...(privateKeyId ? { privateKeyId } : {}), ...(clientId ? { clientId } : {}) };
+}
+
+function describeCredentialsProblem(text: string): string | undefined {
+  const key = readServiceAccountKey(text);
+  return "problem" in key ? key.problem : undefined;
+}
+
+const TOKEN_RULES = {
+  bearer: 'must hold only the token, without "Bearer " in front (scimsync adds it)',
+  characters: "must not contain spaces, line breaks or control characters; check that the variable or file holds only the token",
+};
+
+/** A bearer token as text: not empty, no "Bearer " in front, no whitespace or control characters. */
+function bearerToken(expected: string) {
+  return (
+    z
+      .string({ error: expecting(expected) })
+      .refine((s) => s !== "", { error: `must not be empty; ${expected}` })
+      .refine((s) => !/^bearer\s/i.test(s), { error: TOKEN_RULES.bearer })
+      // A "Bearer " prefix has its own message above; one mistake, one complaint.
+      .refine((s) => !/[\s\p{Cc}]/u.test(s.replace(/^bearer\s+/i, "")), { error: TOKEN_RULES.characters })
+  );
+}
+
+function url(key: Exclude<UrlKey, "target.url">, expected: string) {
+  return z
+    .string({ error: expecting(`expected ${expected}; it ${GOOGLE_URL_RULE}`) })
+    .refine((s) => describeUrlProblem(s, key) === undefined, { error: (iss) => describeUrlProblem(String(iss.input), key) ?? GOOGLE_URL_RULE });
+}
+
+const GOOGLE = "source.type google:";
+const CUSTOMER_EXPECTED = "expected my_customer (the admin's own account) or a Google customer id of letters and digits, e.g. C01abc2de";
+const CREDENTIALS_EXPECTED = "expected the service account key as JSON text, best written as ${file:./service-account.json}";
+const ACCESS_TOKEN_EXPECTED = "expected a Google OAuth access token as text, best written as ${env:NAME}";
+const SUBJECT_EXPECTED =
+  "expected the email address of a Google Workspace admin the service account acts as, through domain-wide delegation";
+
 const sourceSchema = section(
   {
     type: z
-      .literal("file", {
-        error: (iss) => {
-          if (iss.input === undefined) return "is required; use file";
-          if (iss.input === "google" || iss.input === "microsoft") {
-            return `${GOT} is not supported yet: it comes in a later release of scimsync; use file for now (a .json or .csv export)`;
-          }
-          return `${GOT} is not supported; use file (google and microsoft come in a later release)`;
-        },
+      .enum(SOURCE_TYPES, { error: (iss) => describeSourceType(iss.input) })
+      .describe("Kind of directory: file (a .json or .csv export) or google (Google Workspace). microsoft comes in a later release."),
+    path: nonEmptyText("expected the path of the directory file (.json or .csv), relative to this config file")
+      .optional()
+      .describe("source.type file: the directory export (.json or .csv), relative to this config file. Required."),
+    customer: z
+      .string({ error: expecting(CUSTOMER_EXPECTED) })
+      .refine(isGoogleCustomer, { error: `${CUSTOMER_EXPECTED}, got ${GOT}` })
+      .default("my_customer")
+      .describe(`${GOOGLE} the Google Workspace account: my_customer (the admin's own) or a customer id.`),
+    domain: z
+      .string({ error: expecting("expected a domain name such as example.com") })
+      .refine(isDnsName, { error: `expected a domain name such as example.com (an internationalised one in its xn-- form), got ${GOT}` })
+      .optional()
+      .describe(`${GOOGLE} read only the users of this domain. Default: every domain of the account.`),
+    credentials: z
+      .string({
+        error: (iss) =>
+          isMapping(iss.input)
+            ? `${CREDENTIALS_EXPECTED}, got ${GOT}; YAML reads JSON written into the config as a mapping, and the key belongs in its own file anyway`
+            : expecting(CREDENTIALS_EXPECTED)(iss),
       })
-      .describe("Kind of directory. This release reads a file; google and microsoft come later."),
-    path: nonEmptyText("expected the path of the directory file (.json or .csv), relative to this config file").describe(
-      "Directory export (.json or .csv), relative to this config file.",
-    ),
+      .refine((s) => describeCredentialsProblem(s) === undefined, { error: (iss) => describeCredentialsProblem(String(iss.input)) })
+      .optional()
+      .describe(`${GOOGLE} the JSON key of a service account with domain-wide delegation, written as \${file:PATH}. Needs subject; or use accessToken.`),
+    subject: z
+      .string({ error: expecting(SUBJECT_EXPECTED) })
+      .refine(isEmailAddress, { error: `${SUBJECT_EXPECTED}, got ${GOT}` })
+      .optional()
+      .describe(`${GOOGLE} the admin the service account acts as (domain-wide delegation). Required with credentials.`),
+    accessToken: bearerToken(ACCESS_TOKEN_EXPECTED)
+      .optional()
+      .describe(`${GOOGLE} a short-lived OAuth access token minted elsewhere, written as \${env:NAME}; instead of credentials.`),
+    apiRoot: url("source.apiRoot", "the root URL of the Google APIs, e.g. https://admin.googleapis.com/")
+      .optional()
+      .describe(`${GOOGLE} another root URL for the Admin SDK API (a private gateway, restricted VIP, tests). Scheme and host only.`),
+    tokenUrl: url("source.tokenUrl", "the OAuth token endpoint, e.g. https://oauth2.googleapis.com/token")
+      .optional()
+      .describe(`${GOOGLE} another OAuth token endpoint for credentials.`),
+    archived: z
+      .enum(["ignore", "treat-as-suspended"], { error: expecting("expected ignore or treat-as-suspended") })
+      .default("ignore")
+      .describe(`${GOOGLE} archived users: ignore (as if they were not there) or treat-as-suspended.`),
+    showDeleted: boolean().default(false).describe(`${GOOGLE} also read users deleted in the last 20 days.`),
+    concurrency: wholeNumber(1, 32).default(4).describe(`${GOOGLE} group member lists read at once.`),
+    timeoutSeconds: z
+      .number({ error: expecting("expected seconds, a number greater than 0 and at most 600") })
+      .gt(0, { error: `expected seconds, a number greater than 0 and at most 600, got ${GOT}` })
+      .max(600, { error: `expected seconds, a number greater than 0 and at most 600, got ${GOT}` })
+      .default(60)
+      .describe(`${GOOGLE} seconds to wait for one response.`),
+    retries: wholeNumber(0, 10).default(5).describe(`${GOOGLE} retries of a throttled (429) or failed (5xx, network) request, with backoff.`),
   },
-  "the directory to read (type and path)",
+  "the directory to read: type, and path for a file or the Google Workspace settings",
 );
 
 const tlsSchema = section(
@@ -344,15 +569,7 @@ const targetSchema = section(
       .string({ error: expecting(`expected the SCIM base URL; it ${URL_RULE}`) })
       .refine((s) => describeUrlProblem(s) === undefined, { error: (iss) => describeUrlProblem(String(iss.input)) ?? URL_RULE })
       .describe("SCIM base URL of the app, e.g. https://app.example.com/scim/v2 (without /Users)."),
-    token: z
-      .string({ error: expecting(TOKEN_EXPECTED) })
-      .refine((s) => s !== "", { error: `must not be empty; ${TOKEN_EXPECTED}` })
-      .refine((s) => !/^bearer\s/i.test(s), { error: 'must hold only the token, without "Bearer " in front (scimsync adds it)' })
-      // A "Bearer " prefix has its own message above; one mistake, one complaint.
-      .refine((s) => !/[\s\p{Cc}]/u.test(s.replace(/^bearer\s+/i, "")), {
-        error: "must not contain spaces, line breaks or control characters; check that the variable or file holds only the token",
-      })
-      .describe("Bearer token for the SCIM API. Write it as ${env:NAME} or ${file:PATH}."),
+    token: bearerToken(TOKEN_EXPECTED).describe("Bearer token for the SCIM API. Write it as ${env:NAME} or ${file:PATH}."),
     concurrency: wholeNumber(1, 64).default(8).describe("Requests in flight at once."),
     rateLimit: z
       .number({ error: expecting("expected requests per second, a number from 0 (unlimited) to 10000") })
@@ -411,14 +628,32 @@ const groupRef = z
   })
   .refine((s) => s.trim() !== "", { error: "must not be empty; expected a group name or id" });
 
+const ORG_UNIT_EXPECTED = 'expected an organisational unit path starting with "/", e.g. /Sales or /Engineering/Platform ("/" is the whole organisation)';
+
+const orgUnitPath = z
+  .string({ error: `${ORG_UNIT_EXPECTED}, got ${GOT}` })
+  .refine((s) => s.trim().startsWith("/"), { error: `${ORG_UNIT_EXPECTED}, got ${GOT}` });
+
+/** An organisational unit path as Google writes it: trimmed, without a trailing "/" except for the root "/". */
+export function normalizeOrgUnitPath(text: string): string {
+  return text.trim().replace(/\/+$/, "") || "/";
+}
+
 const scopeSchema = section(
   {
     groups: z
       .array(groupRef, { error: expecting("expected a list of group names or ids, e.g. [Engineering, Sales]") })
       .optional()
       .describe("Provision only members of these groups (names or ids; nested groups count). Absent or empty: everyone."),
+    orgUnits: z
+      .array(orgUnitPath, { error: expecting("expected a list of organisational unit paths, e.g. [/Sales, /Engineering]") })
+      .optional()
+      .describe('source.type google only: provision only users of these organisational units (paths such as /Sales; "/" is the whole organisation).'),
+    query: nonEmptyText("expected a Google Directory API user search, e.g. isAdmin=false or orgUnitPath='/Sales'")
+      .optional()
+      .describe("source.type google only: provision only the users this Directory API search (users.list query) returns."),
   },
-  "the users to provision (groups)",
+  "the users to provision (groups, and orgUnits and query for source.type google)",
 );
 
 function deprovisionRule(what: string) {

@@ -82,6 +82,12 @@ export interface SourceGroup {
   description?: string;
   /** Extra source attributes, kept for configurable mappings. */
   extra?: Record<string, unknown>;
+  /**
+   * false when the source did not read this group's members because neither the scope nor
+   * `provisionGroups` needs them (Google reads only what it must); `members` is then empty and
+   * means nothing. Absent: the members were read.
+   */
+  membersRead?: false;
 }
 
 /** A record the source could not use. It is reported, skipped, and never deprovisioned because of it. */
@@ -107,6 +113,20 @@ export interface SourceSnapshot {
   protectedIds: string[];
   /** Lower-cased userNames of skipped records, for records that had a userName but no usable id. */
   protectedUserNames: string[];
+  /**
+   * The source's own scope (Google: scope.orgUnits, scope.query, source.domain): the ids of the
+   * users it admits. Users outside it are out of scope, not gone. Absent: the source has no
+   * scope of its own. `scope.groups` applies on top (AND), as in Google's autoprovisioning.
+   */
+  inScopeIds?: string[];
+  /** What the administrator should know about the read (external members, archived users). */
+  warnings?: string[];
+  /**
+   * When the directory says users were deleted (source id -> ISO time), for users it still
+   * reports as recently deleted (Google's showDeleted). A deprovisioning timer for `deleted`
+   * starts then, not when scimsync first noticed, as Google's own delays count.
+   */
+  deletedAt?: Record<string, string>;
 }
 
 /**

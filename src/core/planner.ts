@@ -55,6 +55,11 @@ export interface PlanInput {
   warnings?: string[];
   /** Absent: groups are not in play (an app without groups, or provisionGroups none with none managed). */
   groups?: GroupPlanInput;
+  /**
+   * When the directory says users were deleted (source id -> ISO time, see SourceSnapshot): a
+   * new `deleted` timer starts then rather than now. A time in the future counts as now.
+   */
+  deletedAt?: Record<string, string>;
 }
 
 const OP_ORDER: Record<ActionOp, number> = { unsuspend: 0, update: 1, create: 2, suspend: 3, delete: 4, "add-members": 5, "remove-members": 6 };
@@ -188,6 +193,10 @@ export function planChanges(input: PlanInput): Plan {
     }
   }
 
+  const knownDeletion = (sourceId: string): string | undefined => {
+    const at = Date.parse(input.deletedAt?.[sourceId] ?? "");
+    return Number.isNaN(at) ? undefined : new Date(Math.min(at, nowMs)).toISOString();
+  };
   const deprovision = (sourceId: string, record: StateUser, reason: DeprovisionReason): void => {
     const key = record.userName;
     const target = located.get(sourceId);
@@ -198,7 +207,7 @@ export function planChanges(input: PlanInput): Plan {
       delete users[sourceId];
       return;
     }
-    const since = record.conditions[reason] ?? nowIso;
+    const since = record.conditions[reason] ?? (reason === "deleted" ? knownDeletion(sourceId) : undefined) ?? nowIso;
     record.conditions = { [reason]: since };
     const rule = input.policy[reason];
     const deleteDue = dueAt(since, rule.delete);

@@ -5,9 +5,21 @@
 import type { SourceSnapshot, SyncState, TargetGroup, TargetUser } from "./model.js";
 import type { PatchOperation } from "./mapping.js";
 
+/** How far a directory read has come: `pages` and `items` so far of one listing. */
+export interface SourceProgress {
+  /** What is being listed: users, groups, members (of every group read so far), org units. */
+  listing: "users" | "groups" | "members" | "orgUnits" | "deletedUsers";
+  pages: number;
+  items: number;
+}
+
 export interface DirectorySource {
-  /** Reads the whole directory. Malformed records go to `problems`; a failed read throws SourceError. */
-  read(): Promise<SourceSnapshot>;
+  /**
+   * Reads the whole directory. Malformed records go to `problems`; a listing that could not be
+   * finished makes the snapshot incomplete; a read that cannot start (credentials, permissions)
+   * throws SourceError.
+   */
+  read(options?: { onProgress?: (progress: SourceProgress) => void }): Promise<SourceSnapshot>;
 }
 
 export interface UserTarget {

@@ -49,6 +49,7 @@ export function expandGroupMembers(
     if (done.has(groupId)) return;
     const group = byId.get(groupId);
     if (!group) return;
+    assertMembersRead(group);
     groupIds.add(groupId);
     for (const member of group.members) {
       if (byId.has(member)) walk(member, [...path, groupId]);
@@ -60,9 +61,24 @@ export function expandGroupMembers(
   return { userIds, groupIds, cycles };
 }
 
-function findGroup(snapshot: SourceSnapshot, name: string): SourceGroup | undefined {
+/**
+ * A source that skipped a group's members must never have that group walked: its empty list
+ * would read as "no members" and take memberships away. That is a wiring fault, so it is loud.
+ */
+function assertMembersRead(group: SourceGroup): void {
+  if (group.membersRead === false) {
+    throw new Error(`internal error: the members of group ${group.id} were not read, but the scope or provisionGroups needs them`);
+  }
+}
+
+/** A scope entry names a group by id, by email address (Google) or by display name; case aside but for the id. */
+export function findGroup(snapshot: Pick<SourceSnapshot, "groups">, name: string): SourceGroup | undefined {
   const lower = name.toLowerCase();
-  return snapshot.groups.find((g) => g.id === name) ?? snapshot.groups.find((g) => g.displayName.toLowerCase() === lower);
+  return (
+    snapshot.groups.find((g) => g.id === name) ??
+    snapshot.groups.find((g) => g.email !== undefined && g.email.toLowerCase() === lower) ??
+    snapshot.groups.find((g) => g.displayName.toLowerCase() === lower)
+  );
 }
 
 /** Applies scope and mapping to a directory snapshot: what the target should hold. */
@@ -89,11 +105,15 @@ export function resolveDesiredUsers(snapshot: SourceSnapshot, scope: Scope, mapp
     inScope = userIds;
   }
 
+  // The source's own scope (organizational units, a directory query) and the group scope must both admit a user.
+  const sourceScope = snapshot.inScopeIds ? new Set(snapshot.inScopeIds) : undefined;
+
   const users: DesiredUser[] = [];
   const sourceIds = new Set(snapshot.users.map((u) => u.id));
   let unknownManagers = 0;
   for (const user of snapshot.users) {
-    const status = !user.active ? "suspended" : inScope && !inScope.has(user.id) ? "outOfScope" : "active";
+    const outside = (inScope !== undefined && !inScope.has(user.id)) || (sourceScope !== undefined && !sourceScope.has(user.id));
+    const status = !user.active ? "suspended" : outside ? "outOfScope" : "active";
     if (options.requireEmail && status === "active" && !(user.email && EMAIL.test(user.email))) {
       // Skipped, not deprovisioned: the address may only be missing for a while (a new hire's
       // mailbox not yet made), and whatever the user already has stays as it is.
@@ -193,6 +213,7 @@ export function resolveDesiredGroups(
   }
   const active = new Set(users.filter((u) => u.status === "active").map((u) => u.sourceId));
   const cycles = new Set<string>();
+  for (const group of chosen) assertMembersRead(group);
   const groups = chosen.map((group): DesiredGroup => {
     const expanded = expandGroupMembers(snapshot, [group.id], byId);
     for (const cycle of expanded.cycles) cycles.add(`group nesting cycle ignored: ${cycle}`);

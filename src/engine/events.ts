@@ -1,4 +1,5 @@
 import type { ActionOp, PlannedAction } from "../core/model.js";
+import type { SourceProgress } from "../core/ports.js";
 
 export type ActionStatus = "planned" | "ok" | "failed" | "skipped";
 
@@ -13,6 +14,7 @@ export interface ActionResult extends PlannedAction {
 /** What the engine reports while it works; views turn these into progress. It never prints. */
 export type EngineEvent =
   | { type: "phase"; phase: "read-source" | "read-state" | "read-target" | "plan" | "apply" | "save-state"; detail?: string }
+  | ({ type: "source-progress" } & SourceProgress)
   | { type: "source-read"; users: number; problems: number }
   | { type: "target-read"; users: number; groups?: number }
   | { type: "apply-start"; total: number }

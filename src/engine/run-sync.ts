@@ -76,8 +76,9 @@ export async function preparePlan(settings: RunSettings, ports: RunPorts, option
   const groupMapping = compileMapping(settings.groups?.mapping ?? []);
 
   emit({ type: "phase", phase: "read-source" });
-  const snapshot = await ports.source.read();
+  const snapshot = await ports.source.read({ onProgress: (progress) => emit({ type: "source-progress", ...progress }) });
   emit({ type: "source-read", users: snapshot.users.length, problems: snapshot.problems.length });
+  for (const message of snapshot.warnings ?? []) emit({ type: "warning", message });
 
   emit({ type: "phase", phase: "read-state" });
   const { state: stored, warnings: stateWarnings } = await ports.store.read(settings.targetUrl);
@@ -141,7 +142,7 @@ export async function preparePlan(settings: RunSettings, ports: RunPorts, option
   }
 
   emit({ type: "phase", phase: "plan" });
-  const warnings = [...new Set([...stateWarnings, ...desired.warnings, ...targetWarnings])];
+  const warnings = [...new Set([...(snapshot.warnings ?? []), ...stateWarnings, ...desired.warnings, ...targetWarnings])];
   const latest = latestTimestamp(stored);
   if (latest > options.now.getTime() + CLOCK_TOLERANCE_MS) {
     warnings.push(
@@ -150,7 +151,7 @@ export async function preparePlan(settings: RunSettings, ports: RunPorts, option
     );
   }
   const failClosed: string[] = [];
-  if (!snapshot.complete) failClosed.push("the directory could not be read completely (see the skipped records)");
+  if (!snapshot.complete) failClosed.push("the directory could not be read completely (see the problems listed)");
   const problems = [...snapshot.problems, ...desired.problems];
   if (!desired.trusted) failClosed.push("a scope group is missing from the directory");
   if (snapshot.problems.some((p) => p.id === undefined && p.userName !== undefined) && !mapsUserNameAsIs(mapping)) {
@@ -176,6 +177,7 @@ export async function preparePlan(settings: RunSettings, ports: RunPorts, option
     allowMassDeprovision: options.allowMassDeprovision ?? false,
     warnings,
     ...(groups ? { groups } : {}),
+    ...(snapshot.deletedAt ? { deletedAt: snapshot.deletedAt } : {}),
   });
   return { plan, problems, stored, latestRecorded: latest, actualById: new Map(actual.map((u) => [u.id, u])), mapping, groupMapping };
 }

@@ -10,17 +10,35 @@ const PHASE_TEXT: Record<string, string> = {
   "save-state": "saving the state file",
 };
 
+const SOURCE_LISTING_TEXT: Record<string, string> = {
+  users: "users read",
+  deletedUsers: "deleted users read",
+  groups: "groups read",
+  members: "group members read",
+  orgUnits: "organizational units read",
+};
+
 /**
  * Line-oriented progress on stderr: readable in a terminal and in a cron mail alike, and never
  * in the way of the report on stdout. Apply progress is printed at most every `everyMs`.
  */
 export function lineProgress(write: (line: string) => void, style: Style, clock: () => number = Date.now, everyMs = 2000): EventSink {
   let lastPrinted = 0;
+  let lastSourceLine = clock();
   return (event: EngineEvent) => {
     switch (event.type) {
       case "phase":
         if (event.phase !== "save-state") write(style("dim", `· ${PHASE_TEXT[event.phase] ?? event.phase}…`));
         return;
+      case "source-progress": {
+        // A listing of 100k users is 200 pages: one line every `everyMs` is plenty.
+        const now = clock();
+        if (now - lastSourceLine >= everyMs) {
+          lastSourceLine = now;
+          write(style("dim", `  ${SOURCE_LISTING_TEXT[event.listing]}: ${event.items} in ${event.pages} page(s) so far`));
+        }
+        return;
+      }
       case "source-read":
         write(style("dim", `  ${event.users} users in the directory${event.problems ? `, ${event.problems} record(s) skipped` : ""}`));
         return;

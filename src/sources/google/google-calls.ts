@@ -1,0 +1,114 @@
+/**
+ * Every Directory API call goes through here: one retry policy for throttling and server
+ * hiccups (the library's own retries are off, so the two never stack), one pause shared by all
+ * calls in flight (when Google says "slow down" to one member read, the others slow down too),
+ * and page-following for listings.
+ */
+import { SourceError } from "../../errors.js";
+import { MAX_RETRY_AFTER_MS, parseRetryAfter } from "../../scim/retry.js";
+import { classifyGoogleFailure, type FailureContext } from "./google-errors.js";
+
+/** Google's advice for its usage limits: start near a second and double. */
+const BACKOFF_BASE_MS = 1000;
+const BACKOFF_CAP_MS = 32_000;
+
+/** A listing that could not be finished: the directory read is incomplete, but the run may go on without deprovisioning. */
+export class IncompleteReadError extends Error {
+  /** What a listing had read before it failed. */
+  readonly partial: unknown[];
+  constructor(message: string, partial: unknown[] = []) {
+    super(message);
+    this.partial = partial;
+  }
+}
+
+/**
+ * A 2xx answer that is not what the Directory API sends (HTML from a proxy, a list that is not
+ * a list). Taking it for an empty page would make every user look deleted, so it is a failure,
+ * retried like a server hiccup.
+ */
+export class UnexpectedResponseError extends Error {}
+
+export interface CallPolicy {
+  /** Retries of one call after throttling or a transient failure. */
+  retries: number;
+  sleep: (ms: number) => Promise<void>;
+  random: () => number;
+  now: () => number;
+  /** Called before each wait, for the log. */
+  onRetry?: (what: string, waitMs: number) => void;
+}
+
+export interface Page<T> {
+  items: T[];
+  nextPageToken?: string | null | undefined;
+}
+
+export class GoogleCalls {
+  readonly #policy: CallPolicy;
+  /** No call starts before this time (ms): set by throttling, honoured by every caller. */
+  #pausedUntil = 0;
+  /** Calls made, retries included: for tests and the closing figures. */
+  requests = 0;
+
+  constructor(policy: CallPolicy) {
+    this.#policy = policy;
+  }
+
+  /**
+   * Runs one call, retrying throttling and transient failures with backoff. A failure that
+   * waiting cannot fix (a permission, a bad parameter) throws SourceError at once; running out
+   * of retries throws IncompleteReadError.
+   */
+  async call<T>(context: FailureContext, request: () => Promise<T>): Promise<T> {
+    for (let retry = 0; ; retry++) {
+      const wait = this.#pausedUntil - this.#policy.now();
+      if (wait > 0) await this.#policy.sleep(wait);
+      try {
+        this.requests++;
+        return await request();
+      } catch (error) {
+        const failure =
+          error instanceof UnexpectedResponseError ? { kind: "transient" as const, what: error.message } : classifyGoogleFailure(error, context);
+        if (failure.kind === "fatal") throw new SourceError(failure.message, { hint: failure.hint });
+        if (retry >= this.#policy.retries) {
+          throw new IncompleteReadError(`${failure.what}; gave up after ${retry + 1} attempt(s)`);
+        }
+        const asked = failure.kind === "throttled" ? parseRetryAfter(failure.retryAfter, Date.now()) : undefined;
+        if (asked !== undefined && asked > MAX_RETRY_AFTER_MS) {
+          throw new IncompleteReadError(`${failure.what}; Google asked to wait ${Math.round(asked / 1000)} s, longer than scimsync waits`);
+        }
+        const step = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** retry);
+        const backoff = step / 2 + (this.#policy.random() * step) / 2;
+        const delay = Math.max(asked ?? 0, backoff);
+        if (failure.kind === "throttled") this.#pausedUntil = Math.max(this.#pausedUntil, this.#policy.now() + delay);
+        this.#policy.onRetry?.(failure.what, delay);
+        if (failure.kind !== "throttled") await this.#policy.sleep(delay);
+      }
+    }
+  }
+
+  /** Follows nextPageToken to the end; `onPage` sees each page as it arrives. */
+  async listAll<T>(context: FailureContext, fetchPage: (pageToken: string | undefined) => Promise<Page<T>>, onPage?: (items: T[]) => void): Promise<T[]> {
+    const all: T[] = [];
+    const seenTokens = new Set<string>();
+    let token: string | undefined;
+    for (;;) {
+      let page: Page<T>;
+      try {
+        page = await this.call(context, () => fetchPage(token));
+      } catch (error) {
+        if (error instanceof IncompleteReadError) throw new IncompleteReadError(error.message, all);
+        throw error;
+      }
+      all.push(...page.items);
+      onPage?.(page.items);
+      const next = page.nextPageToken ?? undefined;
+      if (!next) return all;
+      // A token seen before would loop forever; the listing cannot be trusted past it.
+      if (seenTokens.has(next)) throw new IncompleteReadError(`the ${context.listing} listing repeated a page token`, all);
+      seenTokens.add(next);
+      token = next;
+    }
+  }
+}
