@@ -125,7 +125,6 @@ describe("loadConfig with source.type google", () => {
           customer: "C01abc2de",
           domain: " Example.COM ",
           apiRoot: "http://127.0.0.1:8080",
-          tokenUrl: "https://oauth2.googleapis.com/token",
           archived: "treat-as-suspended",
           showDeleted: true,
           concurrency: 32,
@@ -141,7 +140,6 @@ describe("loadConfig with source.type google", () => {
       domain: "example.com",
       accessToken: ACCESS_TOKEN,
       apiRoot: "http://127.0.0.1:8080/",
-      tokenUrl: "https://oauth2.googleapis.com/token",
       archived: "treat-as-suspended",
       showDeleted: true,
       concurrency: 32,
@@ -356,6 +354,13 @@ const badCases: BadCase[] = [
     says: ["has no private_key"],
   },
   {
+    name: "a private_key that looks like PEM but is damaged",
+    config: google(() => undefined),
+    keyFile: aKeyFile((k) => (k.private_key = PRIVATE_KEY.replace(/\n[A-Za-z0-9+/]{20}/, "\n"))),
+    path: "source.credentials",
+    says: ["has a private_key that cannot be read as a private key (damaged or cut short)"],
+  },
+  {
     name: "a private_key that is not PEM",
     config: google(() => undefined),
     keyFile: aKeyFile((k) => (k.private_key = PRIVATE_KEY.split("\n").slice(1, -2).join(""))),
@@ -392,6 +397,12 @@ const badCases: BadCase[] = [
     config: token((s) => (s.subject = "admin@example.com")),
     path: "source.subject",
     says: ["is not used with source.accessToken: the token already acts as its user", "remove source.subject"],
+  },
+  {
+    name: "a tokenUrl with accessToken",
+    config: token((s) => (s.tokenUrl = "https://oauth2.googleapis.com/token")),
+    path: "source.tokenUrl",
+    says: ["is not used with source.accessToken: no token is requested"],
   },
   {
     name: "an empty access token",

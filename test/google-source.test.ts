@@ -126,7 +126,7 @@ describe("GoogleSource: users", () => {
     expect(lists[0]!.query.pageToken).toBeUndefined();
     expect(lists[1]!.query.pageToken).toBeDefined();
     expect(lists[0]!.query.fields).toBe(
-      "nextPageToken,users(aliases,archived,id,name,organizations,phones,primaryEmail,relations,suspended)",
+      "kind,nextPageToken,users(aliases,archived,id,name,organizations,phones,primaryEmail,relations,suspended)",
     );
     expect(progress.filter((p) => p.listing === "users").map((p) => [p.pages, p.items])).toEqual([
       [1, 5],
@@ -248,7 +248,7 @@ describe("GoogleSource: users", () => {
     expect(snapshot.users.map((u) => u.id)).toEqual(["admin"]);
     expect(snapshot.deletedAt).toEqual({ gone: "2026-11-20T08:00:00.000Z" });
     const deletedList = userLists(server).find((r) => r.query.showDeleted === "true");
-    expect(deletedList?.query.fields).toBe("nextPageToken,users(id,deletionTime)");
+    expect(deletedList?.query.fields).toBe("kind,nextPageToken,users(id,deletionTime)");
   });
 });
 
@@ -291,7 +291,7 @@ describe("GoogleSource: scope of its own (orgUnits, query, domain)", () => {
 
     expect(snapshot.inScopeIds?.sort()).toEqual(["emea", "sal", "salesish"]);
     const queried = userLists(server).find((r) => r.query.query === "isAdmin=false");
-    expect(queried?.query.fields).toBe("nextPageToken,users(id)");
+    expect(queried?.query.fields).toBe("kind,nextPageToken,users(id)");
   });
 });
 
@@ -342,7 +342,7 @@ describe("GoogleSource: groups and members", () => {
     expect(snapshot.groups.every((g) => g.membersRead === undefined)).toBe(true);
     expect(snapshot.groups.find((g) => g.id === "everyone")!.members.sort()).toEqual(["admin", "ann", "bob", "cy", "dee"]);
     const listing = server.requests.find((r) => r.path === "/admin/directory/v1/groups");
-    expect(listing?.query).toMatchObject({ customer: "my_customer", maxResults: "200", fields: "nextPageToken,groups(id,email,name,description)" });
+    expect(listing?.query).toMatchObject({ customer: "my_customer", maxResults: "200", fields: "kind,nextPageToken,groups(id,email,name,description)" });
   });
 
   it("Given groups play no part, When it reads, Then groups are not even listed", async () => {
@@ -494,5 +494,127 @@ describe("GoogleSource: throttling and errors", () => {
     expect(error).toBeInstanceOf(SourceError);
     expect(error.message).toBe("Google rejected source.accessToken (401): it has expired or was revoked");
     expect(JSON.stringify({ m: error.message, h: error.hint, c: String(error.cause) })).not.toContain(TOKEN);
+  });
+});
+
+describe("GoogleSource: answers that must not pass for a directory", () => {
+  it("Given a 200 with an empty JSON object on page 2, When it reads, Then the listing is incomplete rather than finished early", async () => {
+    const server = await start({ users: [admin, aUser("ann"), aUser("bob")] }, { pageSizeCap: 1 });
+    server.injectFault((r) => r.path.endsWith("/users") && r.query.pageToken !== undefined, { status: 200, body: "{}" }, 10);
+
+    const snapshot = await sourceFor(server).source.read();
+
+    expect(snapshot.complete).toBe(false);
+    expect(snapshot.users.map((u) => u.id)).toEqual(["admin"]);
+    expect(snapshot.problems[0]!.reason).toMatch(/not a Directory API list/);
+  });
+
+  it("Given a listing with no user at all, When it reads, Then the read is incomplete: the acting admin is always a user", async () => {
+    const server = await start({ users: [] });
+
+    const snapshot = await sourceFor(server).source.read();
+
+    expect(snapshot.complete).toBe(false);
+    expect(snapshot.problems).toEqual([
+      { location: "users listing", reason: "it could not be read to the end: Google listed no user at all, not even the admin the requests act for" },
+    ]);
+  });
+
+  it("Given the query listing fails, When it reads, Then the query admits only what it listed, never everyone", async () => {
+    const server = await start({ users: [admin, aUser("ann")] });
+    server.injectFault((r) => r.query.query !== undefined, { status: 503 }, 10);
+
+    const snapshot = await sourceFor(server, { query: "isAdmin=false", retries: 0 }).source.read();
+
+    expect(snapshot.complete).toBe(false);
+    expect(snapshot.inScopeIds).toEqual([]);
+    expect(snapshot.problems[0]).toMatchObject({ location: "scope.query listing" });
+  });
+
+  it("Given a domain no user has, or a query that matches nobody, When it reads, Then the read is incomplete instead of everyone out of scope", async () => {
+    const server = await start({ users: [admin, aUser("ann")] });
+
+    const typo = await sourceFor(server, { domain: "exmaple.com" }).source.read();
+    const nobody = await sourceFor(server, { query: "isAdmin=false orgUnitPath='/Nowhere'" }).source.read();
+
+    expect(typo.complete).toBe(false);
+    expect(typo.problems).toEqual([{ location: "source.domain", reason: "no user of the account has a primary email in exmaple.com; check source.domain" }]);
+    expect(nobody.complete).toBe(false);
+    expect(nobody.problems[0]).toMatchObject({ location: "scope.query" });
+  });
+
+  it("Given a group deleted between the listing and its member read (404), When it reads, Then that group is unread and the run goes on", async () => {
+    const server = await start({ users: [admin, aUser("ann")], groups: [aGroup("g1", [["ann", "USER"]]), aGroup("g2", [["ann", "USER"]])] });
+    server.injectFault(/\/groups\/g2\/members/, { status: 404, reason: "notFound", message: "Resource Not Found: groupKey" });
+
+    const snapshot = await sourceFor(server, { groups: { list: true, membersOf: "all" } }).source.read();
+
+    expect(snapshot.complete).toBe(false);
+    expect(snapshot.groups.find((g) => g.id === "g1")!.members).toEqual(["ann"]);
+    expect(snapshot.problems[0]!.reason).toMatch(/no longer exists \(404\)/);
+  });
+
+  it("Given a fatal 403 on one member list while others are in flight, When it reads, Then read() rejects with it once and nothing is left unhandled", async () => {
+    const groups = Array.from({ length: 12 }, (_, i) => aGroup(`g${i}`, [["admin", "USER"]]));
+    const server = await start({ users: [admin], groups });
+    server.injectFault(/\/groups\/g3\/members/, { status: 403, reason: "insufficientPermissions", message: "Request had insufficient authentication scopes." });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      const { source } = sourceFor(server, { groups: { list: true, membersOf: "all" }, concurrency: 4 });
+
+      await expect(source.read()).rejects.toThrow(/lack the scope https:\/\/www.googleapis.com\/auth\/admin.directory.group.member.readonly/);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+    expect(unhandled).toEqual([]);
+    // No read is started after the fatal answer.
+    expect(server.requests.filter((r) => r.path.endsWith("/members")).length).toBeLessThan(12);
+  });
+
+  it("Given a key the crypto library cannot use, When it reads, Then it stops at once instead of retrying as a network error", async () => {
+    const server = await start({ users: [admin] });
+    const broken = "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n";
+    const { source, retries } = sourceFor(server, {
+      connection: { credentials: { kind: "service-account", clientEmail: "sa@p.iam.gserviceaccount.com", privateKey: broken, subject: ADMIN }, apiRoot: server.rootUrl, tokenUrl: server.tokenUrl },
+    });
+
+    const error = (await source.read().catch((e: unknown) => e)) as SourceError;
+
+    expect(error).toBeInstanceOf(SourceError);
+    expect(error.message).toMatch(/^cannot list users: /);
+    expect(error.hint).toContain("source.credentials");
+    expect(retries).toEqual([]);
+    expect(error.message).not.toContain("bm90IGEga2V5");
+  });
+
+  it("Given a token endpoint that never answers, When it reads, Then the token request times out like any other", async () => {
+    const key = makeServiceAccountKey();
+    const { createServer } = await import("node:http");
+    const silent = createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const port = (silent.address() as { port: number }).port;
+    const server = await start({ users: [admin] });
+    try {
+      const { source } = sourceFor(server, {
+        timeoutMs: 300,
+        retries: 0,
+        connection: {
+          credentials: { kind: "service-account", clientEmail: key.key.client_email!, privateKey: key.privateKeyPem, subject: ADMIN },
+          apiRoot: server.rootUrl,
+          tokenUrl: `http://127.0.0.1:${port}/token`,
+        },
+      });
+
+      const snapshot = await source.read();
+
+      expect(snapshot.complete).toBe(false);
+      expect(snapshot.problems[0]!.reason).toMatch(/timed out/);
+    } finally {
+      silent.closeAllConnections();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 });

@@ -366,6 +366,19 @@ describe("planChanges: deprovisioning transitions", () => {
     expect(plan.state.users.ada!.conditions).toEqual({ deleted: iso(-days(10)) });
   });
 
+  it("Given the directory says ada was deleted 40 days ago, When scimsync first sees it, Then she is suspended now and the overdue delete waits for the next run", () => {
+    const input = aPlanInput({ desired: [], actual: [aTargetUser({ id: "ada" })], state: aState({ ada: aManagedRecord("ada") }), deletedAt: { ada: iso(-days(40)) } });
+
+    const first = planChanges(input);
+
+    expect(first.actions).toEqual([suspendOf("ada", "deleted")]);
+    expect(first.scheduled).toEqual([scheduledOf("delete", "ada", "deleted", 0)]);
+    expect(first.warnings).toContain(`ada@example.com: deleted in the directory at ${iso(-days(40))}, first seen now; the overdue delete is done by the next run`);
+
+    const second = planChanges({ ...input, state: first.state, actual: [aTargetUser({ id: "ada" }, { active: false })], now: at(3_600_000) });
+    expect(second.actions).toEqual([deleteOf("ada", "deleted")]);
+  });
+
   it("Given a deleted timer already running, When the directory reports another deletion time, Then the recorded start stands", () => {
     const record = aManagedRecord("ada", { conditions: { deleted: iso(-days(2)) } });
 

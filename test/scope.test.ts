@@ -139,3 +139,17 @@ describe("resolveDesiredUsers with a source scope and group emails", () => {
     expect(() => resolveDesiredUsers(snapshot, { groups: ["g1"] }, MAPPING)).toThrow(/members of group g1 were not read/);
   });
 });
+
+describe("findGroup", () => {
+  it("Given two groups of one display name, When a scope names it, Then no group is picked, the scope is untrusted and the warning says to use the email", () => {
+    const snapshot = aSnapshot([aSourceUser({ id: "ann" })], [{ ...aGroup("g1", ["ann"], "Sales"), email: "sales@example.com" }, aGroup("g2", [], "sales")]);
+
+    const desired = resolveDesiredUsers(snapshot, { groups: ["Sales"] }, MAPPING);
+
+    expect(desired.trusted).toBe(false);
+    expect(desired.warnings[0]).toMatch(/^scope group "Sales" names 2 groups of the directory; name it by email or id/);
+    expect(statuses(desired.users)).toEqual({ ann: "outOfScope" });
+    // Named by email, the same group is found.
+    expect(resolveDesiredUsers(snapshot, { groups: ["SALES@example.com"] }, MAPPING).users[0]!.status).toBe("active");
+  });
+});

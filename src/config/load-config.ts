@@ -337,6 +337,9 @@ function checkSourceRules(root: unknown): ConfigIssue[] {
   if (accessToken && source.subject !== undefined) {
     return [{ path: "source.subject", message: "is not used with source.accessToken: the token already acts as its user; remove source.subject" }];
   }
+  if (accessToken && source.tokenUrl !== undefined) {
+    return [{ path: "source.tokenUrl", message: "is not used with source.accessToken: no token is requested; remove source.tokenUrl" }];
+  }
   return [];
 }
 

@@ -7,6 +7,7 @@
  * Error messages name what is accepted. They may contain `{got}`, which the issue formatter
  * replaces with a rendering of the offending value that never reveals a secret.
  */
+import { createPrivateKey } from "node:crypto";
 import { z } from "zod";
 import { DELAY_SYNTAX, parseDelay } from "../core/delay.js";
 import { ExpressionError, parseExpression } from "../core/expression.js";
@@ -450,6 +451,12 @@ export function readServiceAccountKey(text: string): ServiceAccountKey | { probl
   if (privateKey === undefined || privateKey.trim() === "") return { problem: `has no private_key; ${NEW_KEY}` };
   if (!PRIVATE_KEY_PEM.test(privateKey)) {
     return { problem: `has a private_key that is not a PEM private key (-----BEGIN PRIVATE KEY-----); ${NEW_KEY}` };
+  }
+  try {
+    // A key that only looks like PEM would otherwise fail at the first token request.
+    createPrivateKey(privateKey);
+  } catch {
+    return { problem: `has a private_key that cannot be read as a private key (damaged or cut short); ${NEW_KEY}` };
   }
   for (const name of ["private_key_id", "client_id"]) {
     if (key[name] !== undefined && textAt(name) === undefined) return { problem: `has a ${name} that is not text; ${NEW_KEY}` };

@@ -207,11 +207,23 @@ export function planChanges(input: PlanInput): Plan {
       delete users[sourceId];
       return;
     }
-    const since = record.conditions[reason] ?? (reason === "deleted" ? knownDeletion(sourceId) : undefined) ?? nowIso;
+    const backdated = record.conditions[reason] === undefined && reason === "deleted" ? knownDeletion(sourceId) : undefined;
+    const since = record.conditions[reason] ?? backdated ?? nowIso;
     record.conditions = { [reason]: since };
     const rule = input.policy[reason];
-    const deleteDue = dueAt(since, rule.delete);
+    let deleteDue = dueAt(since, rule.delete);
     const suspendDue = dueAt(since, rule.suspend);
+    if (backdated && deleteDue && deleteDue.getTime() <= nowMs) {
+      // Learned late (scimsync was not running, or failing closed): a hard delete is never the
+      // first thing done to such an account. It is shown as due now and done by the next run.
+      warnings.push(`${key}: deleted in the directory at ${backdated}, first seen now; the overdue delete is done by the next run`);
+      deleteDue = new Date(nowMs);
+      if (target.active && rule.suspend !== "never") {
+        actions.push({ op: "suspend", type: "User", key, sourceId, targetId: target.id, changes: { active: { from: true, to: false } }, reason });
+      }
+      scheduled.push({ op: "delete", type: "User", key, sourceId, reason, due: deleteDue.toISOString() });
+      return;
+    }
     if (deleteDue && deleteDue.getTime() <= nowMs) {
       actions.push({ op: "delete", type: "User", key, sourceId, targetId: target.id, changes: {}, reason });
       return;

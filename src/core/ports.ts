@@ -8,7 +8,7 @@ import type { PatchOperation } from "./mapping.js";
 /** How far a directory read has come: `pages` and `items` so far of one listing. */
 export interface SourceProgress {
   /** What is being listed: users, groups, members (of every group read so far), org units. */
-  listing: "users" | "groups" | "members" | "orgUnits" | "deletedUsers";
+  listing: "users" | "userQuery" | "groups" | "members" | "orgUnits" | "deletedUsers";
   pages: number;
   items: number;
 }

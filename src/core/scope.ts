@@ -43,7 +43,7 @@ export function expandGroupMembers(
   const done = new Set<string>();
   const walk = (groupId: string, path: string[]): void => {
     if (path.includes(groupId)) {
-      cycles.push([...path.slice(path.indexOf(groupId)), groupId].map((id) => byId.get(id)?.displayName ?? id).join(" -> "));
+      cycles.push(describeCycle(path.slice(path.indexOf(groupId)).map((id) => byId.get(id)?.displayName ?? id)));
       return;
     }
     if (done.has(groupId)) return;
@@ -62,6 +62,19 @@ export function expandGroupMembers(
 }
 
 /**
+ * "A -> B -> A", started at the name that sorts first: one cycle found from each of its groups
+ * reads the same, so it is reported once.
+ */
+function describeCycle(names: string[]): string {
+  let start = 0;
+  names.forEach((name, i) => {
+    if (name.localeCompare(names[start]!) < 0) start = i;
+  });
+  const rotated = [...names.slice(start), ...names.slice(0, start)];
+  return [...rotated, rotated[0]].join(" -> ");
+}
+
+/**
  * A source that skipped a group's members must never have that group walked: its empty list
  * would read as "no members" and take memberships away. That is a wiring fault, so it is loud.
  */
@@ -71,14 +84,24 @@ function assertMembersRead(group: SourceGroup): void {
   }
 }
 
-/** A scope entry names a group by id, by email address (Google) or by display name; case aside but for the id. */
-export function findGroup(snapshot: Pick<SourceSnapshot, "groups">, name: string): SourceGroup | undefined {
-  const lower = name.toLowerCase();
-  return (
-    snapshot.groups.find((g) => g.id === name) ??
-    snapshot.groups.find((g) => g.email !== undefined && g.email.toLowerCase() === lower) ??
-    snapshot.groups.find((g) => g.displayName.toLowerCase() === lower)
-  );
+/** How a scope entry may name a group: its id, its email address (Google), or its display name; case aside but for the id. */
+export function namesGroup(group: { id: string; email?: string | undefined; displayName: string }, ref: string): boolean {
+  const lower = ref.toLowerCase();
+  return group.id === ref || group.email?.toLowerCase() === lower || group.displayName.toLowerCase() === lower;
+}
+
+/**
+ * The group a scope entry names. Ids and emails are unique; display names need not be (Google
+ * and Entra allow two groups of one name), and picking one would be a guess that may change
+ * from run to run: such an entry names no group, and says why.
+ */
+export function findGroup(snapshot: Pick<SourceSnapshot, "groups">, ref: string): { group?: SourceGroup; ambiguous?: number } {
+  const lower = ref.toLowerCase();
+  const byKey = snapshot.groups.find((g) => g.id === ref) ?? snapshot.groups.find((g) => g.email !== undefined && g.email.toLowerCase() === lower);
+  if (byKey) return { group: byKey };
+  const byName = snapshot.groups.filter((g) => g.displayName.toLowerCase() === lower);
+  if (byName.length > 1) return { ambiguous: byName.length };
+  return byName[0] ? { group: byName[0] } : {};
 }
 
 /** Applies scope and mapping to a directory snapshot: what the target should hold. */
@@ -93,9 +116,14 @@ export function resolveDesiredUsers(snapshot: SourceSnapshot, scope: Scope, mapp
   if (wanted.length > 0) {
     const roots: string[] = [];
     for (const name of wanted) {
-      const group = findGroup(snapshot, name);
+      const { group, ambiguous } = findGroup(snapshot, name);
       if (group) roots.push(group.id);
-      else {
+      else if (ambiguous) {
+        trusted = false;
+        warnings.push(
+          `scope group "${name}" names ${ambiguous} groups of the directory; name it by email or id in scope.groups. Until then no one in it is provisioned and no one is deprovisioned for being out of scope`,
+        );
+      } else {
         trusted = false;
         warnings.push(`scope group "${name}" is not in the directory; no user is deprovisioned for being out of scope until it is found again`);
       }
@@ -207,7 +235,7 @@ export function resolveDesiredGroups(
   const byId = new Map(snapshot.groups.map((g) => [g.id, g]));
   let chosen: SourceGroup[] = snapshot.groups;
   if (provision === "scoped" && (scope.groups ?? []).length > 0) {
-    const roots = (scope.groups ?? []).map((name) => findGroup(snapshot, name)?.id).filter((id): id is string => id !== undefined);
+    const roots = (scope.groups ?? []).map((name) => findGroup(snapshot, name).group?.id).filter((id): id is string => id !== undefined);
     const { groupIds } = expandGroupMembers(snapshot, roots, byId);
     chosen = snapshot.groups.filter((g) => groupIds.has(g.id));
   }

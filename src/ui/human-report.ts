@@ -67,9 +67,18 @@ export function renderHumanReport(report: JsonReport, style: Style): string {
   out.push(style("bold", `scimsync ${report.command}`) + style("dim", ` · ${report.target} · ${report.now}`));
   out.push("");
 
-  if (report.problems.length > 0) {
-    out.push(style(["bold", "yellow"], `Directory records skipped (${report.problems.length}); these users are left as they are:`));
-    for (const p of report.problems) {
+  // A problem that names a user is a record skipped; one that names none is a part of the
+  // directory that could not be read (a listing, a group's members, a scope setting).
+  const skipped = report.problems.filter((p) => p.id !== undefined || p.userName !== undefined);
+  const unread = report.problems.filter((p) => p.id === undefined && p.userName === undefined);
+  if (unread.length > 0) {
+    out.push(style(["bold", "yellow"], `The directory could not be read completely (${unread.length}):`));
+    for (const p of unread) out.push(`  ${p.location}: ${p.reason}`);
+    out.push("");
+  }
+  if (skipped.length > 0) {
+    out.push(style(["bold", "yellow"], `Directory records skipped (${skipped.length}); these users are left as they are:`));
+    for (const p of skipped) {
       const who = [p.userName, p.id].filter(Boolean).join(", ");
       out.push(`  ${p.location}${who ? ` (${who})` : ""}: ${p.reason}`);
     }
@@ -146,10 +155,19 @@ export function renderHumanReport(report: JsonReport, style: Style): string {
     out.push(style(["bold", "red"], `Safety stop: ${report.safety.reason}.`));
     out.push(`  No user was suspended or deleted. Check the directory and scope; if this is intended, run again with --allow-mass-deprovision.`);
   }
+  if (report.safety.failClosed && !report.safety.blocked) {
+    out.push(style(["bold", "red"], `Failed closed: ${report.safety.failClosed}.`));
+    out.push(
+      `  ${report.command === "plan" ? "A sync would suspend or delete" : "This run suspended and deleted"} no user, ` +
+        `and removed no group member and no group. Fix the cause above; the next complete read catches up.`,
+    );
+  }
 
   const s = report.summary;
   if (report.actions.length === 0 && report.held.length > 0) {
     out.push(style(["bold", "yellow"], `No changes to apply, but ${report.held.length} user(s) are held for review (see above).`));
+  } else if (report.actions.length === 0 && report.safety.failClosed) {
+    out.push(style(["bold", "yellow"], "No changes to apply from what could be read; the directory was not read completely (see above)."));
   } else if (report.actions.length === 0) {
     out.push(style("green", "No changes: the target matches the directory."));
   } else if (report.command === "plan") {

@@ -13,6 +13,7 @@ const PHASE_TEXT: Record<string, string> = {
 const SOURCE_LISTING_TEXT: Record<string, string> = {
   users: "users read",
   deletedUsers: "deleted users read",
+  userQuery: "users matching scope.query read",
   groups: "groups read",
   members: "group members read",
   orgUnits: "organizational units read",
@@ -40,7 +41,7 @@ export function lineProgress(write: (line: string) => void, style: Style, clock:
         return;
       }
       case "source-read":
-        write(style("dim", `  ${event.users} users in the directory${event.problems ? `, ${event.problems} record(s) skipped` : ""}`));
+        write(style("dim", `  ${event.users} users in the directory${event.problems ? `, ${event.problems} problem(s) (listed at the end)` : ""}`));
         return;
       case "target-read":
         write(style("dim", event.groups === undefined ? `  ${event.users} users on the target` : `  ${event.groups} groups on the target`));

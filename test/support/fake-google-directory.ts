@@ -11,6 +11,7 @@
 import { createHash, createPublicKey, generateKeyPairSync, randomBytes, randomInt, verify } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { readBody, sendJson as sendJsonAs } from "./fake-http.js";
 
 // ---------------------------------------------------------------------------------------------
 // Data the fake serves
@@ -386,24 +387,8 @@ const isSameOrBelow = (path: string, top: string) => {
   return t === "/" || p === t || p.startsWith(`${t}/`);
 };
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
-}
-
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res
-    .writeHead(status, {
-      "content-type": "application/json; charset=UTF-8",
-      "content-length": Buffer.byteLength(text),
-      ...headers,
-    })
-    .end(text);
+  sendJsonAs(res, status, body, headers, "application/json; charset=UTF-8");
 }
 
 function decodeJwtPart(part: string | undefined): Record<string, unknown> | undefined {

@@ -12,46 +12,12 @@ import {
   type GoogleOrgUnitRecord,
   type GoogleUserRecord,
 } from "./fake-google-directory.js";
+import { FAMILY_NAMES, GIVEN_NAMES, mulberry32, type SyntheticDirectoryOptions } from "./synthetic-people.js";
+export { mulberry32 };
 
-export interface GenerateOptions {
-  users: number;
-  groups: number;
-  /** Users per group (fewer if there aren't that many users). */
-  membersPerGroup: number;
-  seed: number;
-  domain?: string;
-  /**
-   * Also nest groups: every fifth group gets the next group as a GROUP member, on top of its
-   * membersPerGroup users. Off by default, so member counts are exactly membersPerGroup.
-   */
-  nestedGroups?: boolean;
-}
+/** Default for nestedGroups: true in the Graph tenant ("some nested"), false for Google (exact member counts). */
+export type GenerateOptions = SyntheticDirectoryOptions;
 
-/** mulberry32: a tiny, well-mixed 32-bit PRNG; returns floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-// Names include accents and apostrophes on purpose: mappings and emails must cope with them.
-const GIVEN_NAMES = [
-  "Ada", "Alan", "Amara", "Ana", "Arjun", "Beatriz", "Bjørn", "Carlos", "Chen", "Chloé", "Dana", "Diego",
-  "Elena", "Emeka", "Farah", "Grace", "Hannah", "Hiro", "Ines", "Jamal", "José", "Julia", "Kai", "Karin",
-  "Lars", "Leila", "Liam", "Mai", "Marta", "Mateo", "Nadia", "Noah", "Olga", "Omar", "Priya", "Quinn",
-  "Rafael", "Sakura", "Sofia", "Tomás", "Uma", "Victor", "Wei", "Yara", "Zoë",
-] as const;
-const FAMILY_NAMES = [
-  "Adeyemi", "Andersson", "Bauer", "Becker", "Costa", "Dubois", "Fernández", "Fischer", "García", "Gupta",
-  "Haddad", "Hansen", "Ito", "Jensen", "Kim", "Kowalski", "Larsen", "Li", "López", "Martin", "Müller",
-  "Nakamura", "Nguyen", "Novak", "O'Brien", "Okafor", "Patel", "Petrov", "Rossi", "Santos", "Schmidt",
-  "Silva", "Smith", "Tanaka", "Van der Berg", "Wang", "Weber", "Williams", "Yilmaz", "Zhang",
-] as const;
 
 interface Office {
   streetAddress: string;

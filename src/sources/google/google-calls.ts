@@ -71,6 +71,7 @@ export class GoogleCalls {
         const failure =
           error instanceof UnexpectedResponseError ? { kind: "transient" as const, what: error.message } : classifyGoogleFailure(error, context);
         if (failure.kind === "fatal") throw new SourceError(failure.message, { hint: failure.hint });
+        if (failure.kind === "incomplete") throw new IncompleteReadError(failure.what);
         if (retry >= this.#policy.retries) {
           throw new IncompleteReadError(`${failure.what}; gave up after ${retry + 1} attempt(s)`);
         }

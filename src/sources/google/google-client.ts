@@ -22,8 +22,8 @@ export interface GoogleClientOptions {
   tokenUrl?: string;
 }
 
-export function directoryClient(options: GoogleClientOptions): admin_directory_v1.Admin {
-  const authClient = authFor(options);
+export function directoryClient(options: GoogleClientOptions, timeoutMs: number): admin_directory_v1.Admin {
+  const authClient = authFor(options, timeoutMs);
   return admin({
     version: "directory_v1",
     auth: authClient,
@@ -32,7 +32,7 @@ export function directoryClient(options: GoogleClientOptions): admin_directory_v
   });
 }
 
-function authFor(options: GoogleClientOptions) {
+function authFor(options: GoogleClientOptions, timeoutMs: number) {
   const credentials = options.credentials;
   if (credentials.kind === "access-token") {
     const client = new googleAuth.OAuth2();
@@ -53,6 +53,8 @@ function authFor(options: GoogleClientOptions) {
       // Our backoff already wraps every Directory call, and the token request runs inside one:
       // the library's own three retries would stack on ours into long stalls.
       request.retryConfig = { ...request.retryConfig, retry: 0 };
+      // The token request has no timeout of its own (gaxios applies `timeout` before interceptors run).
+      request.signal = AbortSignal.timeout(timeoutMs);
       if (tokenUrl) request.url = new URL(tokenUrl);
       return request;
     },

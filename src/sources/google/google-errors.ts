@@ -17,7 +17,7 @@ export const GOOGLE_SCOPES = {
   orgUnits: "https://www.googleapis.com/auth/admin.directory.orgunit.readonly",
 } as const;
 
-export type GoogleListing = keyof typeof GOOGLE_SCOPES | "deletedUsers";
+export type GoogleListing = keyof typeof GOOGLE_SCOPES | "deletedUsers" | "userQuery";
 
 export const DELEGATION_PAGE = "https://admin.google.com/ac/owl/domainwidedelegation";
 
@@ -27,7 +27,23 @@ const THROTTLE_REASONS = new Set(["userRateLimitExceeded", "rateLimitExceeded", 
 export type GoogleFailure =
   | { kind: "throttled"; retryAfter?: string; what: string }
   | { kind: "transient"; what: string }
+  /** Not worth repeating, and not the run's end either: this listing is left unread (the read is incomplete). */
+  | { kind: "incomplete"; what: string }
   | { kind: "fatal"; message: string; hint: string };
+
+/** Error codes of a connection that failed or broke: worth another try. Anything else without a status is not. */
+const NETWORK_CODES = new Set([
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "ECONNABORTED",
+  "ETIMEDOUT",
+  "EPIPE",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENETDOWN",
+]);
 
 export interface FailureContext {
   listing: GoogleListing;
@@ -35,6 +51,7 @@ export interface FailureContext {
   auth: { kind: "service-account"; clientId?: string; clientEmail: string; subject: string } | { kind: "access-token" };
   customer: string;
   domain?: string;
+  query?: string;
   /** The group whose members were being listed. */
   group?: string;
 }
@@ -97,6 +114,7 @@ function clip(text: string): string {
 
 const LISTING_TEXT: Record<GoogleListing, string> = {
   users: "list users",
+  userQuery: "list the users scope.query matches",
   deletedUsers: "list deleted users",
   groups: "list groups",
   members: "list group members",
@@ -104,7 +122,7 @@ const LISTING_TEXT: Record<GoogleListing, string> = {
 };
 
 function scopeFor(listing: GoogleListing): string {
-  return GOOGLE_SCOPES[listing === "deletedUsers" ? "users" : listing];
+  return GOOGLE_SCOPES[listing === "deletedUsers" || listing === "userQuery" ? "users" : listing];
 }
 
 function allScopes(): string {
@@ -118,10 +136,20 @@ export function classifyGoogleFailure(error: unknown, context: FailureContext): 
   if (shape.status === undefined) {
     const code = errorCode(error);
     const name = (error as { name?: unknown })?.name;
-    // "No refresh token is set.": a bare access token was refused and the library has no way to renew it.
-    if (context.auth.kind === "access-token" && /refresh token/i.test(String((error as Error)?.message))) return accessTokenRejected();
-    const cause = code ?? (name === "TimeoutError" || name === "AbortError" ? "timed out" : "network error");
-    return { kind: "transient", what: `${what}: ${cause}` };
+    // gaxios reports an aborted fetch with the abort's name as its code.
+    if ([name, code].some((n) => n === "TimeoutError" || n === "AbortError" || n === "ABORT_ERR")) return { kind: "transient", what: `${what}: timed out` };
+    if (code !== undefined && (NETWORK_CODES.has(code) || code.startsWith("UND_ERR_"))) return { kind: "transient", what: `${what}: ${code}` };
+    // Anything else happened on this side (a key the crypto library cannot use, a bug): waiting
+    // would not change it. The message is the library's own; it never holds the key.
+    const message = clip(error instanceof Error ? error.message : String(error));
+    return {
+      kind: "fatal",
+      message: `cannot ${what}: ${message}${code ? ` (${code})` : ""}`,
+      hint:
+        context.auth.kind === "service-account"
+          ? "check that source.credentials holds the service account's JSON key as downloaded from the Google Cloud console"
+          : "see the Google Workspace section of the README",
+    };
   }
   const body = apiError(shape.data);
   if (body.oauthError !== undefined || /\/token\b/.test(shape.url ?? "")) return tokenFailure(shape.status, body, context);
@@ -134,6 +162,17 @@ export function classifyGoogleFailure(error: unknown, context: FailureContext): 
   if (status >= 500 || status === 408) return { kind: "transient", what: `${what}: ${status}${body.message ? ` ${body.message}` : ""}` };
 
   const google = body.message ? ` (Google says: ${body.message})` : "";
+  if (status === 403 && body.reasons.includes("accessNotConfigured")) {
+    return {
+      kind: "fatal",
+      message: `cannot ${what}: the Admin SDK API is not enabled in the service account's Google Cloud project${google}`,
+      hint: "enable it in the Google Cloud console (APIs & Services > Library > Admin SDK API > Enable), wait a few minutes, and run again",
+    };
+  }
+  if (status === 404 && context.listing === "members") {
+    // Deleted between the group listing and this read: the group is gone, not the run.
+    return { kind: "incomplete", what: `${what}: the group no longer exists (404)` };
+  }
   if (status === 403 && body.reasons.includes("dailyLimitExceeded")) {
     return {
       kind: "fatal",
@@ -171,7 +210,7 @@ export function classifyGoogleFailure(error: unknown, context: FailureContext): 
       hint: "check that the service account key is current (not deleted in the Google Cloud console) and that the machine's clock is right",
     };
   }
-  if (status === 400 && context.listing === "users" && /query|invalid input/i.test(body.message ?? "")) {
+  if (status === 400 && context.listing === "userQuery") {
     return {
       kind: "fatal",
       message: `cannot ${what}: Google rejected scope.query${google}`,
