@@ -200,11 +200,11 @@ describe("loadConfig with source.type google", () => {
   it("documents the Google keys in the JSON Schema", () => {
     const schema = z.toJSONSchema(configSchema, { io: "input" }) as { properties: Record<string, any> };
     const source = schema.properties.source.properties;
-    expect(source.type.enum).toEqual(["file", "google"]);
+    expect(source.type.enum).toEqual(["file", "google", "microsoft"]);
     expect(source.concurrency).toMatchObject({ type: "integer", minimum: 1, maximum: 32, default: 4 });
     expect(source.customer.default).toBe("my_customer");
     expect(source.archived).toMatchObject({ enum: ["ignore", "treat-as-suspended"], default: "ignore" });
-    expect(Object.keys(schema.properties.scope.properties)).toEqual(["groups", "orgUnits", "query"]);
+    expect(Object.keys(schema.properties.scope.properties)).toEqual(["groups", "orgUnits", "query", "assignedToApp", "filter"]);
   });
 });
 

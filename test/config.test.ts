@@ -512,15 +512,15 @@ const badCases: BadCase[] = [
       c.source.type = "ldap";
     },
     path: "source.type",
-    says: ['"ldap" is not supported; use file', "or google (Google Workspace)", "microsoft comes in a later release"],
+    says: ['"ldap" is not supported; use file', "google (Google Workspace) or microsoft (Microsoft Entra ID)"],
   },
   {
-    name: "a source type from a later release",
+    name: "a misspelt source type",
     edit: (c) => {
-      c.source.type = "microsoft";
+      c.source.type = "Microsoft";
     },
     path: "source.type",
-    says: ['"microsoft" is not supported yet: it comes in a later release of scimsync', "use file", "or google"],
+    says: ['"Microsoft" is not supported; did you mean "microsoft"?', "use file", "or microsoft (Microsoft Entra ID)"],
   },
   {
     name: "no source section",

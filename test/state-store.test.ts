@@ -532,7 +532,7 @@ describe("versions and migrations", () => {
     const store = aStore();
     const { state } = await store.read(TARGET);
     await store.write(state);
-    expect(JSON.parse(await readFile(statePath, "utf8"))).toMatchObject({ version: 2, serial: 1, users: { s1: { targetId: "t1" } }, groups: {} });
+    expect(JSON.parse(await readFile(statePath, "utf8"))).toMatchObject({ version: STATE_VERSION, serial: 1, users: { s1: { targetId: "t1" } }, groups: {} });
     expect(await readFile(`${statePath}.bak`, "utf8")).toBe(v0);
   });
 
@@ -569,7 +569,7 @@ describe("versions and migrations", () => {
     const store = aStore();
     const { state } = await store.read(TARGET);
     await store.write(state);
-    expect(JSON.parse(await readFile(statePath, "utf8"))).toMatchObject({ version: 2, serial: 6, users: v1File.users, groups: {} });
+    expect(JSON.parse(await readFile(statePath, "utf8"))).toMatchObject({ version: STATE_VERSION, serial: 6, users: v1File.users, groups: {} });
     expect(await readFile(`${statePath}.bak`, "utf8")).toBe(v1);
   });
 
@@ -581,12 +581,26 @@ describe("versions and migrations", () => {
     expect(error.message).toContain("groups");
   });
 
-  it("given a version 3 file, when read, then it is refused as written by a newer scimsync", async () => {
-    await writeFile(statePath, JSON.stringify({ version: 3, serial: 1, targetUrl: TARGET, users: {}, groups: {} }));
+  it("given a version 4 file, when read, then it is refused as written by a newer scimsync", async () => {
+    await writeFile(statePath, JSON.stringify({ version: 4, serial: 1, targetUrl: TARGET, users: {}, groups: {} }));
     const error = await catchError(aStore().read(TARGET));
     expect(error).toBeInstanceOf(StateError);
-    expect(error.message).toBe(`state file ${statePath} was written by a newer scimsync (version 3); upgrade scimsync`);
-    expect((error as StateError).hint).toBe("this scimsync reads state versions up to 2; the file was left untouched");
+    expect(error.message).toBe(`state file ${statePath} was written by a newer scimsync (version 4); upgrade scimsync`);
+    expect((error as StateError).hint).toBe("this scimsync reads state versions up to 3; the file was left untouched");
+  });
+
+  it("given a version 2 file, when read and written, then it becomes version 3 with nothing lost", async () => {
+    const v2 = { version: 2, serial: 3, targetUrl: TARGET, users: { s1: { targetId: "t1", userName: "ada@example.com", origin: "created", since: "2026-01-01T00:00:00Z", conditions: {} } }, groups: {} };
+    await writeFile(statePath, JSON.stringify(v2));
+    const store = aStore();
+    await store.lock();
+    const { state } = await store.read(TARGET);
+    await store.write({ ...state, sourceCache: { kind: "microsoft", note: "kept" } });
+    await store.unlock();
+
+    const onDisk = JSON.parse(await readFile(statePath, "utf8"));
+    expect(onDisk).toMatchObject({ version: 3, serial: 4, users: v2.users, groups: {}, source: { kind: "microsoft", note: "kept" } });
+    expect((await aStore().read(TARGET)).state.sourceCache).toEqual({ kind: "microsoft", note: "kept" });
   });
 
   it("given a version 0 file listing a source id twice, when read, then it is damaged rather than guessed at", async () => {

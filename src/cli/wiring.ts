@@ -1,9 +1,11 @@
 import { readFileSync } from "node:fs";
-import type { Config } from "../config/load-config.js";
+import { MICROSOFT_CLOUDS, type Config } from "../config/load-config.js";
 import type { RunPorts, RunSettings } from "../engine/run-sync.js";
 import { FileSource } from "../sources/file-source.js";
 import { GoogleSource, type GroupReads } from "../sources/google/google-source.js";
 import { googleUserFields } from "../sources/google/attributes.js";
+import { MicrosoftSource } from "../sources/microsoft/microsoft-source.js";
+import { graphUserFields } from "../sources/microsoft/attributes.js";
 import { compileMapping } from "../core/mapping.js";
 import type { DirectorySource } from "../core/ports.js";
 import { ScimClient } from "../scim/client.js";
@@ -79,6 +81,32 @@ function sourceFrom(config: Config, hooks: PortHooks): DirectorySource {
   const source = config.source;
   if (source.type === "file") return new FileSource(source.path);
   const references = compileMapping(config.mapping.user).flatMap((e) => [...e.expression.references, ...(e.fallback?.references ?? [])]);
+  const onRetry = (what: string, waitMs: number): void =>
+    hooks.onWarning(`${source.type === "google" ? "Google" : "Graph"}: ${what}; trying again in ${(waitMs / 1000).toFixed(1)} s`);
+  if (source.type === "microsoft") {
+    const scopeGroups = config.scope.groups ?? [];
+    return new MicrosoftSource({
+      connection: {
+        tenantId: source.tenantId,
+        ...(source.clientId ? { clientId: source.clientId } : {}),
+        credential: source.credential,
+        authorityHost: source.authorityHost,
+        authorityHostOverridden: source.authorityHostOverridden,
+        graphUrl: source.graphUrl,
+        graphResource: MICROSOFT_CLOUDS[source.cloud].graphUrl,
+      },
+      userFields: graphUserFields(references),
+      // Groups are read (and kept up to date by delta) when they are pushed or scope users.
+      readGroups: config.provisionGroups !== "none" || scopeGroups.length > 0,
+      ...(config.scope.assignedToApp ? { assignedToApp: config.scope.assignedToApp } : {}),
+      ...(config.scope.filter ? { filter: config.scope.filter } : {}),
+      fullSyncEveryMs: source.fullSyncEvery,
+      concurrency: source.concurrency,
+      timeoutMs: source.timeoutSeconds * 1000,
+      retries: source.retries,
+      onRetry,
+    });
+  }
   const credentials = source.serviceAccount
     ? { kind: "service-account" as const, ...source.serviceAccount }
     : { kind: "access-token" as const, token: source.accessToken ?? "" };
@@ -99,7 +127,7 @@ function sourceFrom(config: Config, hooks: PortHooks): DirectorySource {
     concurrency: source.concurrency,
     timeoutMs: source.timeoutSeconds * 1000,
     retries: source.retries,
-    onRetry: (what, waitMs) => hooks.onWarning(`Google: ${what}; trying again in ${(waitMs / 1000).toFixed(1)} s`),
+    onRetry,
   });
 }
 

@@ -2,6 +2,7 @@
  * Reads the YAML config, resolves secret references, validates it, and returns a Config with
  * absolute paths and parsed delays. Every problem found is reported at once in one ConfigError.
  */
+import { createPrivateKey, X509Certificate, type KeyObject } from "node:crypto";
 import { access, constants, readFile, stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { LineCounter, parseDocument } from "yaml";
@@ -36,9 +37,14 @@ import {
   GOOGLE_SCOPE_KEYS,
   GOT,
   groupMappingSchema,
+  IDENTITY_SECTION_KEYS,
+  isGuid,
   isLoopbackHost,
+  isPemText,
   matchBySchema,
   matchingSchema,
+  MICROSOFT_CREDENTIAL_KEYS,
+  MICROSOFT_SCOPE_KEYS,
   normalizeOrgUnitPath,
   presetSchema,
   readServiceAccountKey,
@@ -74,9 +80,50 @@ export type SourceConfig =
       concurrency: number;
       timeoutSeconds: number;
       retries: number;
+    }
+  | {
+      type: "microsoft";
+      /** A GUID or a verified domain name, lower-cased; never common, organizations or consumers. */
+      tenantId: string;
+      /** The app registration's application (client) id, lower-cased. Present with secret and certificate; optional with workload-identity (absent: AZURE_CLIENT_ID); absent otherwise. */
+      clientId?: string;
+      /** How to sign in. The resolved secrets; never log them. */
+      credential:
+        | { kind: "secret"; clientSecret: string }
+        /** `certificatePath` is absolute: a PEM file with the certificate and its private key. */
+        | { kind: "certificate"; certificatePath: string; certificatePassword?: string }
+        /** `clientId`: a user-assigned identity's; absent: the system-assigned identity. */
+        | { kind: "managed-identity"; clientId?: string }
+        /** `tokenFilePath` is absolute; absent: AZURE_FEDERATED_TOKEN_FILE. */
+        | { kind: "workload-identity"; tokenFilePath?: string }
+        /** No credential key: DefaultAzureCredential. */
+        | { kind: "default" };
+      cloud: MicrosoftCloud;
+      /** Resolved: the override, else the cloud's (see MICROSOFT_CLOUDS); no trailing slash. */
+      authorityHost: string;
+      /** true when authorityHost was given (then instance discovery is turned off: it would call Microsoft's public endpoint). */
+      authorityHostOverridden: boolean;
+      /** Resolved: the override, else the cloud's (see MICROSOFT_CLOUDS); scheme, host and port: no trailing slash, no path. */
+      graphUrl: string;
+      /** Milliseconds: a full read at least this often, delta queries in between. */
+      fullSyncEvery: number;
+      /** Transitive member lists read at once. */
+      concurrency: number;
+      timeoutSeconds: number;
+      retries: number;
     };
 
 export type GoogleSourceConfig = Extract<SourceConfig, { type: "google" }>;
+export type MicrosoftSourceConfig = Extract<SourceConfig, { type: "microsoft" }>;
+
+export type MicrosoftCloud = "global" | "usgov" | "china";
+
+/** Each Microsoft cloud's sign-in (authority) host and Microsoft Graph host; the Graph host is also what the token is for. */
+export const MICROSOFT_CLOUDS: Readonly<Record<MicrosoftCloud, { authorityHost: string; graphUrl: string }>> = {
+  global: { authorityHost: "https://login.microsoftonline.com", graphUrl: "https://graph.microsoft.com" },
+  usgov: { authorityHost: "https://login.microsoftonline.us", graphUrl: "https://graph.microsoft.us" },
+  china: { authorityHost: "https://login.chinacloudapi.cn", graphUrl: "https://microsoftgraph.chinacloudapi.cn" },
+};
 
 export interface Config {
   source: SourceConfig;
@@ -113,9 +160,11 @@ export interface Config {
   /**
    * Absent keys do not narrow. `groups`: group display names or ids (any source). `orgUnits`:
    * organisational unit paths without a trailing "/" ("/" is the whole organisation), and
-   * `query`: a Directory API user search; both only with source.type google.
+   * `query`: a Directory API user search; both only with source.type google. `assignedToApp`:
+   * the object id (lower-cased) of an enterprise application's service principal whose assigned
+   * users are provisioned, and `filter`: an OData $filter on /users; both only with source.type microsoft.
    */
-  scope: { groups?: string[]; orgUnits?: string[]; query?: string };
+  scope: { groups?: string[]; orgUnits?: string[]; query?: string; assignedToApp?: string; filter?: string };
   /** The preset's mapping with the config's entries applied. `group` is empty when target.groups is false. */
   mapping: { user: MappingEntry[]; group: MappingEntry[]; matching: MatchAttribute[] };
   /** Always "none" when target.groups is false. */
@@ -145,8 +194,18 @@ export async function loadConfig(
   const schemaIssues = parsed.success ? [] : toConfigIssues(parsed.error.issues, context);
   // One mistake, one complaint: these take the place of what the schema says about the same key.
   const replacing = [...checkKeysOfOtherSources(refs.value), ...checkMappingForSource(refs.value, context)];
-  const kept = schemaIssues.filter((issue) => !replacing.some((r) => isAtOrUnder(issue.path, r.path)));
-  const checked = [...kept, ...replacing, ...checkCrossKeyRules(refs.value), ...(await checkReferencedFiles(refs.value, dir))];
+  const identity = checkIdentitySections(refs.value, context);
+  const replaced = [...replacing.map((r) => r.path), ...identity.sections];
+  const kept = schemaIssues.filter((issue) => !replaced.some((path) => isAtOrUnder(issue.path, path)));
+  const certificate = await checkCertificateFile(refs.value, dir, refs.unresolved);
+  const checked = [
+    ...kept,
+    ...replacing,
+    ...identity.issues,
+    ...checkCrossKeyRules(refs.value),
+    ...(await checkReferencedFiles(refs.value, dir)),
+    ...certificate.issues,
+  ];
   // A key whose reference failed has already been reported; "got ${env:X}" would only confuse.
   const issues = [...refs.issues, ...checked.filter((i) => !refs.unresolved.has(i.path))];
 
@@ -154,7 +213,7 @@ export async function loadConfig(
     throw new ConfigError(sortInFileOrder(issues.length > 0 ? issues : schemaIssues, raw), { file: path, hint: HINT });
   }
 
-  const warnings = [...refs.warnings, ...collectWarnings(parsed.data, refs.value, refs.references)];
+  const warnings = [...refs.warnings, ...certificate.warnings, ...collectWarnings(parsed.data, refs.value, refs.references)];
   return { config: buildConfig(parsed.data, dir), warnings };
 }
 
@@ -234,31 +293,84 @@ function sourceTypeOf(root: unknown): SourceType | undefined {
   return SOURCE_TYPES.find((t) => t === type);
 }
 
+/** The keys of `scope` only one source.type honours, and what they filter. */
+const SCOPE_KEYS_OF: Readonly<Record<SourceType, { keys: readonly string[]; filters: string }>> = {
+  file: { keys: [], filters: "" },
+  google: { keys: GOOGLE_SCOPE_KEYS, filters: "it filters the Google directory" },
+  microsoft: { keys: MICROSOFT_SCOPE_KEYS, filters: "it filters the Microsoft Entra directory" },
+};
+
+/** How the users of each source.type are chosen, for a scope key written for another. */
+const CHOOSE_USERS: Readonly<Record<SourceType, string>> = {
+  file: "scope.groups",
+  google: "scope.groups, scope.orgUnits or scope.query",
+  microsoft:
+    "scope.filter (an OData $filter on users, e.g. department eq 'Sales'), scope.assignedToApp (the users assigned to an enterprise application) or scope.groups",
+};
+
 /** Keys written for another source.type than the config's: `source.path` with google, `scope.orgUnits` with file. */
 function checkKeysOfOtherSources(root: unknown): ConfigIssue[] {
   const type = sourceTypeOf(root);
   const source = valueAt(root, ["source"]);
   if (type === undefined || !isMapping(source)) return [];
   const issues: ConfigIssue[] = [];
+  for (const key of Object.keys(source)) {
+    const owners = SOURCE_TYPES.filter((t) => SOURCE_KEYS[t].includes(key));
+    if (owners.length === 0 || owners.includes(type)) continue;
+    issues.push({ path: `source.${key}`, message: `is for source.type ${owners.join(" or ")}; remove it (source.type is ${type})` });
+  }
   for (const other of SOURCE_TYPES) {
     if (other === type) continue;
-    for (const key of SOURCE_KEYS[other]) {
-      if (source[key] !== undefined) {
-        issues.push({ path: `source.${key}`, message: `is for source.type ${other}; remove it (source.type is ${type})` });
-      }
-    }
-  }
-  if (type !== "google") {
-    for (const key of GOOGLE_SCOPE_KEYS) {
-      if (valueAt(root, ["scope", key]) !== undefined) {
-        issues.push({
-          path: `scope.${key}`,
-          message: `is only for source.type google (it filters the Google directory); remove it, and choose the users of a ${type} source with scope.groups`,
-        });
-      }
+    for (const key of SCOPE_KEYS_OF[other].keys) {
+      if (valueAt(root, ["scope", key]) === undefined) continue;
+      issues.push({
+        path: `scope.${key}`,
+        message: `is only for source.type ${other} (${SCOPE_KEYS_OF[other].filters}); remove it, and choose the users of a ${type} source with ${CHOOSE_USERS[type]}`,
+      });
     }
   }
   return issues;
+}
+
+/**
+ * managedIdentity and workloadIdentity written as a mapping, judged here rather than by the
+ * schema: inside its union the schema cannot name the section's own keys, nor tell a misspelt
+ * key from a missing one. `sections` are the keys judged, whose schema issues this replaces.
+ */
+function checkIdentitySections(root: unknown, context: IssueContext): { sections: string[]; issues: ConfigIssue[] } {
+  const source = valueAt(root, ["source"]);
+  if (sourceTypeOf(root) !== "microsoft" || !isMapping(source)) return { sections: [], issues: [] };
+  const sections: string[] = [];
+  const issues: ConfigIssue[] = [];
+  for (const section of ["managedIdentity", "workloadIdentity"] as const) {
+    const value = source[section];
+    if (!isMapping(value)) continue;
+    const at = `source.${section}`;
+    sections.push(at);
+    const fields: Readonly<Record<string, string>> = IDENTITY_SECTION_KEYS[section];
+    const names = Object.keys(fields);
+    const meant = new Set<string>();
+    for (const key of Object.keys(value)) {
+      if (names.includes(key)) continue;
+      const close = closestName(key, names);
+      if (close) meant.add(close);
+      issues.push({
+        path: `${at}.${key}`,
+        message: close ? `unknown key; did you mean "${close}"?` : `unknown key; the keys accepted in ${at} are ${names.join(", ")}`,
+      });
+    }
+    for (const [name, expected] of Object.entries(fields)) {
+      const path: KeyPath = ["source", section, name];
+      const field = value[name];
+      const valid = name === "clientId" ? typeof field === "string" && isGuid(field) : typeof field === "string" && field.trim() !== "";
+      if (valid || (field === undefined && meant.has(name))) continue;
+      const alternative = section === "managedIdentity" ? "; or write managedIdentity: true for the system-assigned identity" : "";
+      const message =
+        field === undefined ? `is required; ${expected}${alternative}` : `${expected}, got ${describeValue(path, context)}`;
+      issues.push({ path: formatKeyPath(path), message });
+    }
+  }
+  return { sections, issues };
 }
 
 /**
@@ -297,6 +409,7 @@ function checkSourceRules(root: unknown): ConfigIssue[] {
   const source = valueAt(root, ["source"]);
   if (type === undefined || !isMapping(source)) return [];
   const has = (key: string) => isWritten(source, key);
+  if (type === "microsoft") return checkMicrosoftSourceRules(source, has);
   if (type === "file") {
     if (has("path")) return [];
     return [{ path: "source.path", message: "is required with source.type file; give the path of the directory file (.json or .csv), relative to this config file" }];
@@ -343,6 +456,60 @@ function checkSourceRules(root: unknown): ConfigIssue[] {
   return [];
 }
 
+const CREDENTIAL_CHOICES =
+  "clientSecret (a client secret of the app registration), certificatePath (a certificate of the app registration), " +
+  "managedIdentity (the managed identity of the Azure machine scimsync runs on) or workloadIdentity (a federated token, e.g. AKS workload identity)";
+
+function listKeys(keys: readonly string[]): string {
+  const named = keys.map((key) => `source.${key}`);
+  return named.length <= 1 ? named.join("") : `${named.slice(0, -1).join(", ")} and ${named.at(-1)}`;
+}
+
+function checkMicrosoftSourceRules(source: Record<string, unknown>, has: (key: string) => boolean): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  if (!has("tenantId")) {
+    issues.push({
+      path: "source.tenantId",
+      message:
+        "is required with source.type microsoft; give the directory (tenant) id, a GUID shown in the Microsoft Entra admin center " +
+        "under Overview, or a verified domain name of the tenant such as contoso.onmicrosoft.com",
+    });
+  }
+  const credentials = MICROSOFT_CREDENTIAL_KEYS.filter(has);
+  if (credentials.length > 1) {
+    issues.push({ path: "source", message: `has ${listKeys(credentials)}; keep one way to sign in: ${CREDENTIAL_CHOICES}` });
+  } else if ((credentials[0] === "clientSecret" || credentials[0] === "certificatePath") && !has("clientId")) {
+    const what = credentials[0] === "clientSecret" ? "secret" : "certificate";
+    issues.push({
+      path: "source.clientId",
+      message:
+        `is required with source.${credentials[0]}; give the application (client) id of the app registration the ${what} belongs to, ` +
+        "a GUID (Microsoft Entra admin center > App registrations > the app > Overview)",
+    });
+  } else if (credentials[0] === "managedIdentity" && source.clientId !== undefined) {
+    issues.push({
+      path: "source.clientId",
+      message:
+        "is not used with source.managedIdentity: a managed identity is not an app registration; remove source.clientId, and for a " +
+        "user-assigned identity write its client id as managedIdentity: { clientId: <GUID> }",
+    });
+  } else if (credentials.length === 0 && source.clientId !== undefined) {
+    issues.push({
+      path: "source.clientId",
+      message:
+        "is not used without a credential key: DefaultAzureCredential takes the client id from AZURE_CLIENT_ID; add source.clientSecret " +
+        "or source.certificatePath of the app registration with this client id, or source.workloadIdentity, or remove source.clientId",
+    });
+  }
+  if (source.certificatePassword !== undefined && !has("certificatePath")) {
+    issues.push({
+      path: "source.certificatePassword",
+      message: "is used only with source.certificatePath (the password of its private key); remove it, or add source.certificatePath",
+    });
+  }
+  return issues;
+}
+
 /** Rules that involve more than one key; each runs only when the keys it reads are valid on their own. */
 function checkCrossKeyRules(root: unknown): ConfigIssue[] {
   const issues: ConfigIssue[] = [...checkSourceRules(root)];
@@ -356,6 +523,23 @@ function checkCrossKeyRules(root: unknown): ConfigIssue[] {
   }
 
   issues.push(...checkMappingRules(root));
+
+  const assignedToApp = valueAt(root, ["scope", "assignedToApp"]);
+  const clientId = valueAt(root, ["source", "clientId"]);
+  if (
+    sourceTypeOf(root) === "microsoft" &&
+    typeof assignedToApp === "string" &&
+    typeof clientId === "string" &&
+    isGuid(assignedToApp) &&
+    assignedToApp.trim().toLowerCase() === clientId.trim().toLowerCase()
+  ) {
+    issues.push({
+      path: "scope.assignedToApp",
+      message:
+        "is source.clientId, an application (client) id; scope.assignedToApp needs the Object ID of the enterprise application " +
+        "(its service principal) whose assigned users are provisioned: Microsoft Entra admin center > Enterprise applications > the app > Overview",
+    });
+  }
 
   for (const reason of DEPROVISION_REASONS) {
     const rule = valueAt(root, ["deprovision", reason]);
@@ -419,6 +603,92 @@ async function checkReferencedFiles(root: unknown, dir: string): Promise<ConfigI
   return [];
 }
 
+const CERTIFICATE_FIX = "give a PEM file holding a certificate of the app registration and its private key, relative to this config file";
+const CERTIFICATE_BLOCK = /-----BEGIN CERTIFICATE-----[^-]*-----END CERTIFICATE-----/;
+const PRIVATE_KEY_BLOCK = /-----BEGIN ((?:RSA |EC |ENCRYPTED )?PRIVATE KEY)-----[^-]*-----END \1-----/;
+const NO_CHECK = { issues: [], warnings: [] };
+
+/**
+ * source.certificatePath read now rather than at the first sign-in: the file exists, holds a
+ * certificate and its private key (in either order), the key opens with certificatePassword and
+ * belongs to the certificate. Messages name the file, never its content.
+ */
+async function checkCertificateFile(
+  root: unknown,
+  dir: string,
+  unresolved: ReadonlySet<string>,
+): Promise<{ issues: ConfigIssue[]; warnings: string[] }> {
+  const given = valueAt(root, ["source", "certificatePath"]);
+  const checkable = typeof given === "string" && given.trim() !== "" && !isPemText(given) && !unresolved.has("source.certificatePath");
+  if (sourceTypeOf(root) !== "microsoft" || !checkable) {
+    return NO_CHECK;
+  }
+  const file = resolve(dir, given);
+  let text: string;
+  let mode: number;
+  try {
+    await access(file, constants.R_OK);
+    const stats = await stat(file);
+    if (!stats.isFile()) throw Object.assign(new Error("not a file"), { code: "EISDIR" });
+    mode = stats.mode;
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    return { issues: [{ path: "source.certificatePath", message: `cannot read ${file}: ${describeFsError(error)}; ${CERTIFICATE_FIX}` }], warnings: [] };
+  }
+  const password = valueAt(root, ["source", "certificatePassword"]);
+  const problem = describeCertificateProblem(text, {
+    password: typeof password === "string" ? password : undefined,
+    // An unresolved password has been reported; whether the key opens cannot be told.
+    checkKey: !unresolved.has("source.certificatePassword"),
+  });
+  if (problem !== undefined) return { issues: [{ path: "source.certificatePath", message: `${file} ${problem}` }], warnings: [] };
+  if (process.platform === "win32" || (mode & 0o077) === 0) return NO_CHECK;
+  const octal = (mode & 0o777).toString(8).padStart(3, "0");
+  return {
+    issues: [],
+    warnings: [`source.certificatePath: ${file} holds a private key and can be read by other users (mode ${octal}); restrict it with chmod 600 ${file}`],
+  };
+}
+
+function describeCertificateProblem(text: string, options: { password: string | undefined; checkKey: boolean }): string | undefined {
+  if (!text.includes("-----BEGIN")) {
+    return `is not a PEM file (a .pfx or .cer file may be binary); convert it, e.g. openssl pkcs12 -in app.pfx -out app.pem -nodes, and ${CERTIFICATE_FIX}`;
+  }
+  const certificate = CERTIFICATE_BLOCK.exec(text)?.[0];
+  if (certificate === undefined) return `holds no certificate (-----BEGIN CERTIFICATE-----); ${CERTIFICATE_FIX}`;
+  const key = PRIVATE_KEY_BLOCK.exec(text);
+  if (key === null) {
+    return (
+      "holds no private key (-----BEGIN PRIVATE KEY-----): the certificate alone cannot sign in; " +
+      `put its private key in the same file, e.g. cat app.crt app.key > app.pem; ${CERTIFICATE_FIX}`
+    );
+  }
+  let x509: X509Certificate;
+  try {
+    x509 = new X509Certificate(certificate);
+  } catch {
+    return `holds a certificate that cannot be read (damaged or cut short); ${CERTIFICATE_FIX}`;
+  }
+  if (!options.checkKey) return undefined;
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey({ key: key[0], format: "pem", ...(options.password !== undefined ? { passphrase: options.password } : {}) });
+  } catch (error) {
+    const encrypted = key[1] === "ENCRYPTED PRIVATE KEY" || /Proc-Type:\s*4,ENCRYPTED/.test(key[0]);
+    if (encrypted && options.password === undefined) {
+      return "holds an encrypted private key; give its password in source.certificatePassword, written as ${env:NAME}";
+    }
+    if (encrypted || (error as NodeJS.ErrnoException).code === "ERR_MISSING_PASSPHRASE") {
+      return "holds a private key that source.certificatePassword does not open; check the password";
+    }
+    return `holds a private key that cannot be read (damaged or cut short); ${CERTIFICATE_FIX}`;
+  }
+  if (!x509.checkPrivateKey(privateKey)) {
+    return `holds a private key that does not belong to its (first) certificate; put the certificate's own private key in the file; ${CERTIFICATE_FIX}`;
+  }
+  return undefined;
+}
+
 function collectWarnings(file: ConfigFile, root: unknown, references: ReadonlyMap<string, readonly string[]>): string[] {
   const warnings: string[] = [];
   const preset = PRESETS[file.target.preset];
@@ -452,6 +722,22 @@ function collectWarnings(file: ConfigFile, root: unknown, references: ReadonlyMa
     }
     if (file.source.accessToken !== undefined && !references.has("source.accessToken")) {
       warnings.push("source.accessToken is written in the config file; prefer ${env:NAME} so the token stays out of it");
+    }
+  }
+  if (file.source.type === "microsoft") {
+    const source = file.source;
+    if (MICROSOFT_CREDENTIAL_KEYS.every((key) => source[key] === undefined)) {
+      warnings.push(
+        "source.type microsoft: no credential given: DefaultAzureCredential is used (environment variables, workload identity, " +
+          "managed identity, Azure CLI ...); to choose how scimsync signs in, set source.clientSecret, source.certificatePath, " +
+          "source.managedIdentity or source.workloadIdentity",
+      );
+    }
+    if (source.clientSecret !== undefined && !references.has("source.clientSecret")) {
+      warnings.push("source.clientSecret is written in the config file; prefer ${env:NAME} or ${file:PATH} so the secret stays out of it");
+    }
+    if (source.certificatePassword !== undefined && !references.has("source.certificatePassword")) {
+      warnings.push("source.certificatePassword is written in the config file; prefer ${env:NAME} so the password stays out of it");
     }
   }
   const url = new URL(file.target.url.trim());
@@ -513,6 +799,7 @@ function buildSource(source: ConfigFile["source"], dir: string): SourceConfig {
     if (source.path === undefined) throw new Error("source.path should have been checked by checkSourceRules");
     return { type: "file", path: resolve(dir, source.path) };
   }
+  if (source.type === "microsoft") return buildMicrosoftSource(source, dir);
   const key = source.credentials === undefined ? undefined : readServiceAccountKey(source.credentials);
   if (key !== undefined && "problem" in key) throw new Error("source.credentials should have been checked by the schema");
   return {
@@ -531,6 +818,49 @@ function buildSource(source: ConfigFile["source"], dir: string): SourceConfig {
   };
 }
 
+function buildMicrosoftSource(source: ConfigFile["source"], dir: string): MicrosoftSourceConfig {
+  if (source.tenantId === undefined) throw new Error("source.tenantId should have been checked by checkSourceRules");
+  const fullSyncEvery = parseDelay(source.fullSyncEvery);
+  if (typeof fullSyncEvery !== "number") throw new Error("source.fullSyncEvery should have been checked by the schema");
+  const cloud = MICROSOFT_CLOUDS[source.cloud];
+  const authorityHost = source.authorityHost === undefined ? undefined : new URL(source.authorityHost.trim());
+  const clientId = source.clientId?.trim().toLowerCase();
+  return {
+    type: "microsoft",
+    tenantId: source.tenantId.trim().toLowerCase(),
+    ...(clientId !== undefined ? { clientId } : {}),
+    credential: buildMicrosoftCredential(source, dir),
+    cloud: source.cloud,
+    authorityHost: authorityHost === undefined ? cloud.authorityHost : `${authorityHost.origin}${authorityHost.pathname.replace(/\/+$/, "")}`,
+    authorityHostOverridden: authorityHost !== undefined,
+    graphUrl: source.graphUrl === undefined ? cloud.graphUrl : new URL(source.graphUrl.trim()).origin,
+    fullSyncEvery,
+    concurrency: source.concurrency,
+    timeoutSeconds: source.timeoutSeconds,
+    retries: source.retries,
+  };
+}
+
+function buildMicrosoftCredential(source: ConfigFile["source"], dir: string): MicrosoftSourceConfig["credential"] {
+  if (source.clientSecret !== undefined) return { kind: "secret", clientSecret: source.clientSecret };
+  if (source.certificatePath !== undefined) {
+    return {
+      kind: "certificate",
+      certificatePath: resolve(dir, source.certificatePath),
+      ...(source.certificatePassword !== undefined ? { certificatePassword: source.certificatePassword } : {}),
+    };
+  }
+  const managed = source.managedIdentity;
+  if (managed !== undefined) {
+    return { kind: "managed-identity", ...(managed === true ? {} : { clientId: managed.clientId.trim().toLowerCase() }) };
+  }
+  const workload = source.workloadIdentity;
+  if (workload !== undefined) {
+    return { kind: "workload-identity", ...(workload === true ? {} : { tokenFilePath: resolve(dir, workload.tokenFilePath) }) };
+  }
+  return { kind: "default" };
+}
+
 function buildScope(scope: ConfigFile["scope"]): Config["scope"] {
   const groups = [...new Set((scope.groups ?? []).map((g) => g.trim()))];
   const orgUnits = [...new Set((scope.orgUnits ?? []).map(normalizeOrgUnitPath))];
@@ -538,6 +868,8 @@ function buildScope(scope: ConfigFile["scope"]): Config["scope"] {
     ...(groups.length > 0 ? { groups } : {}),
     ...(orgUnits.length > 0 ? { orgUnits } : {}),
     ...(scope.query !== undefined ? { query: scope.query.trim() } : {}),
+    ...(scope.assignedToApp !== undefined ? { assignedToApp: scope.assignedToApp.trim().toLowerCase() } : {}),
+    ...(scope.filter !== undefined ? { filter: scope.filter.trim() } : {}),
   };
 }
 

@@ -21,7 +21,13 @@ import { describeReferenceProblem } from "./source-attributes.js";
 export const GOT = "{got}";
 
 /** Keys whose values are secrets even when written inline: messages describe only their type. */
-export const SECRET_KEYS: ReadonlySet<string> = new Set(["target.token", "source.credentials", "source.accessToken"]);
+export const SECRET_KEYS: ReadonlySet<string> = new Set([
+  "target.token",
+  "source.credentials",
+  "source.accessToken",
+  "source.clientSecret",
+  "source.certificatePassword",
+]);
 
 export const URL_RULE =
   "must be an absolute https:// URL (http:// is allowed for 127.0.0.1/localhost/[::1], or set target.allowInsecureHttp: true)";
@@ -339,41 +345,54 @@ const mappingSchema = section(
 const TOKEN_EXPECTED = "expected the SCIM API token as text, best written as ${env:NAME} or ${file:PATH}";
 
 /** The kinds of directory this release reads. */
-export const SOURCE_TYPES = ["file", "google"] as const;
+export const SOURCE_TYPES = ["file", "google", "microsoft"] as const;
 export type SourceType = (typeof SOURCE_TYPES)[number];
 
-/** The keys of `source` besides `type`, by the source.type they belong to. */
+/** Settings of the directory APIs' readers, shared by google and microsoft. */
+const API_READER_KEYS = ["concurrency", "timeoutSeconds", "retries"];
+
+/** The keys of `source` besides `type`, by the source.type they belong to; a key may belong to several. */
 export const SOURCE_KEYS: Readonly<Record<SourceType, readonly string[]>> = {
   file: ["path"],
-  google: [
-    "customer",
-    "domain",
-    "credentials",
-    "subject",
-    "accessToken",
-    "apiRoot",
-    "tokenUrl",
-    "archived",
-    "showDeleted",
-    "concurrency",
-    "timeoutSeconds",
-    "retries",
+  google: ["customer", "domain", "credentials", "subject", "accessToken", "apiRoot", "tokenUrl", "archived", "showDeleted", ...API_READER_KEYS],
+  microsoft: [
+    "tenantId",
+    "clientId",
+    "clientSecret",
+    "certificatePath",
+    "certificatePassword",
+    "managedIdentity",
+    "workloadIdentity",
+    "cloud",
+    "authorityHost",
+    "graphUrl",
+    "fullSyncEvery",
+    ...API_READER_KEYS,
   ],
 };
 
+/** The keys of `source` that choose how a microsoft source signs in; at most one is given. */
+export const MICROSOFT_CREDENTIAL_KEYS = ["clientSecret", "certificatePath", "managedIdentity", "workloadIdentity"] as const;
+
 /** Keys of `scope` that only a source.type google can honour (they are Directory API filters). */
 export const GOOGLE_SCOPE_KEYS = ["orgUnits", "query"] as const;
+/** Keys of `scope` that only a source.type microsoft can honour (they are Microsoft Graph reads). */
+export const MICROSOFT_SCOPE_KEYS = ["assignedToApp", "filter"] as const;
 
-const SOURCE_TYPE_CHOICES = "use file (a .json or .csv export) or google (Google Workspace)";
+const SOURCE_TYPE_CHOICES = "use file (a .json or .csv export), google (Google Workspace) or microsoft (Microsoft Entra ID)";
 
 function describeSourceType(input: unknown): string {
   if (input === undefined) return `is required; ${SOURCE_TYPE_CHOICES}`;
-  if (typeof input === "string" && input.trim().toLowerCase() === "microsoft") {
-    return `${GOT} is not supported yet: it comes in a later release of scimsync; ${SOURCE_TYPE_CHOICES} for now`;
-  }
   const close = typeof input === "string" ? closestName(input, SOURCE_TYPES) : undefined;
   const meant = close ? `did you mean "${close}"? ` : "";
-  return `${GOT} is not supported; ${meant}${SOURCE_TYPE_CHOICES} (microsoft comes in a later release)`;
+  return `${GOT} is not supported; ${meant}${SOURCE_TYPE_CHOICES}`;
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A GUID as Entra writes ids, e.g. 00000000-0000-0000-0000-000000000000 (no braces). */
+export function isGuid(text: string): boolean {
+  return GUID.test(text.trim());
 }
 
 /** `my_customer` (the admin's own account) or a customer id such as C01abc2de. */
@@ -494,6 +513,135 @@ function url(key: Exclude<UrlKey, "target.url">, expected: string) {
     .refine((s) => describeUrlProblem(s, key) === undefined, { error: (iss) => describeUrlProblem(String(iss.input), key) ?? GOOGLE_URL_RULE });
 }
 
+/** The Microsoft URLs: MSAL refuses an authority that is not https, and Graph is served over https only. */
+export type MicrosoftUrlKey = "source.authorityHost" | "source.graphUrl";
+
+const MICROSOFT_URL_RULE: Readonly<Record<MicrosoftUrlKey, string>> = {
+  "source.authorityHost":
+    "must be an absolute https:// URL, e.g. https://login.microsoftonline.com: the Microsoft sign-in library (MSAL) refuses any other authority, " +
+    "also on this machine (serve a test server over https with a test CA)",
+  "source.graphUrl":
+    "must be an absolute https:// URL, e.g. https://graph.microsoft.com: Microsoft Graph is served over https only, " +
+    "and scimsync sends its token nowhere else (serve a test server over https with a test CA)",
+};
+
+/** What is wrong with an authorityHost or graphUrl. Never quotes the URL: it may carry credentials. */
+export function describeMicrosoftUrlProblem(text: string, key: MicrosoftUrlKey): string | undefined {
+  const rule = MICROSOFT_URL_RULE[key];
+  let url: URL;
+  try {
+    url = new URL(text.trim());
+  } catch {
+    return rule;
+  }
+  if (url.protocol !== "https:") return rule;
+  const example = key === "source.authorityHost" ? "https://login.microsoftonline.com" : "https://graph.microsoft.com";
+  if (url.username || url.password) {
+    return "must not contain a user name or password; scimsync signs in with the source's credential (clientSecret, certificatePath, managedIdentity or workloadIdentity)";
+  }
+  if (url.search || url.hash) return `must be a URL without ?query or #fragment, e.g. ${example}`;
+  if (key === "source.graphUrl" && url.pathname !== "/") {
+    return (
+      `must be a scheme and host (and port) only, e.g. ${example} or https://graph.example.com: ` +
+      "scimsync adds /v1.0 and each request's path itself; serve Microsoft Graph at the root of a host name"
+    );
+  }
+  return undefined;
+}
+
+function microsoftUrl(key: MicrosoftUrlKey, expected: string) {
+  return z
+    .string({ error: expecting(`expected ${expected}; it ${MICROSOFT_URL_RULE[key]}`) })
+    .refine((s) => describeMicrosoftUrlProblem(s, key) === undefined, {
+      error: (iss) => describeMicrosoftUrlProblem(String(iss.input), key) ?? MICROSOFT_URL_RULE[key],
+    });
+}
+
+/** Tenants that stand for many: an application signing in as itself needs its own. */
+const MULTI_TENANT_NAMES = new Set(["common", "organizations", "consumers"]);
+const TENANT_EXPECTED =
+  "expected the directory (tenant) id, a GUID shown in the Microsoft Entra admin center under Overview, " +
+  "or a verified domain name of the tenant such as contoso.onmicrosoft.com";
+
+function describeTenantProblem(text: string): string | undefined {
+  const tenant = text.trim();
+  if (MULTI_TENANT_NAMES.has(tenant.toLowerCase())) {
+    return (
+      `${GOT} cannot be used: it stands for many tenants, and scimsync signs in as an application (app-only), ` +
+      `which needs the one tenant whose directory it reads; ${TENANT_EXPECTED}`
+    );
+  }
+  if (isGuid(tenant) || isDnsName(tenant)) return undefined;
+  return `${TENANT_EXPECTED}, got ${GOT}`;
+}
+
+function guid(expected: string) {
+  return z
+    .string({ error: expecting(expected) })
+    .refine(isGuid, { error: `${expected}, got ${GOT}` });
+}
+
+const CLIENT_ID_EXPECTED =
+  "expected the application (client) id of the app registration, a GUID such as 11111111-1111-1111-1111-111111111111 " +
+  "(Microsoft Entra admin center > App registrations > the app > Overview)";
+const MANAGED_IDENTITY_CLIENT_ID_EXPECTED =
+  "expected the client id of the user-assigned managed identity, a GUID such as 11111111-1111-1111-1111-111111111111 " +
+  "(Azure portal > Managed Identities > the identity > Overview)";
+const CERTIFICATE_PATH_EXPECTED = "expected the path of a PEM file holding the certificate and its private key, relative to this config file";
+
+/** PEM content (or any text of several lines) where a path belongs. */
+export function isPemText(text: string): boolean {
+  return /-----BEGIN|[\r\n]/.test(text);
+}
+
+const CLIENT_SECRET_EXPECTED = "expected a client secret of the app registration as text, best written as ${env:NAME} or ${file:PATH}";
+const CERTIFICATE_PASSWORD_EXPECTED = "expected the password of the certificate's private key as text, best written as ${env:NAME}";
+
+const MANAGED_IDENTITY_FORMS =
+  "expected true (the system-assigned managed identity of the machine scimsync runs on) " +
+  "or { clientId: <GUID> } (a user-assigned managed identity); remove managedIdentity to sign in another way";
+const WORKLOAD_IDENTITY_FORMS =
+  "expected true (the federated token file named by AZURE_FEDERATED_TOKEN_FILE) " +
+  "or { tokenFilePath: <path> } (another token file, relative to this config file); remove workloadIdentity to sign in another way";
+
+/**
+ * true, or a mapping of `shape`. Inside a union, zod reports most mistakes in the mapping as one
+ * issue about the whole union, so load-config.ts judges the mapping form by its keys
+ * (IDENTITY_SECTION_KEYS); the message here covers every other value.
+ */
+function oneOfTrueOr<T extends z.ZodRawShape>(shape: T, forms: string) {
+  return z.union([z.literal(true), z.strictObject(shape)], { error: () => `${forms}, got ${GOT}` });
+}
+
+/** The shape of managedIdentity's and workloadIdentity's mapping form, for load-config.ts. */
+export const IDENTITY_SECTION_KEYS = {
+  managedIdentity: { clientId: MANAGED_IDENTITY_CLIENT_ID_EXPECTED },
+  workloadIdentity: { tokenFilePath: "expected the path of the federated token file, relative to this config file" },
+} as const;
+
+/** fullSyncEvery's bounds in milliseconds: a full read of a large tenant takes minutes, and drift must not last a month. */
+const FULL_SYNC_EVERY_RANGE = { min: 10 * 60_000, max: 30 * 24 * 3_600_000, text: "from 10m to 30d" } as const;
+const FULL_SYNC_EXPECTED = `expected a duration ${FULL_SYNC_EVERY_RANGE.text} such as 24h, 7d or 90m (<n>m, <n>h or <n>d)`;
+
+function describeFullSyncProblem(text: string): string | undefined {
+  const delay = parseDelay(text);
+  if (delay === undefined) return `${FULL_SYNC_EXPECTED}, got ${GOT}`;
+  if (delay === "never") {
+    return (
+      `${GOT} cannot be used: between full reads scimsync reads only the changes (delta queries), and a full read is what catches ` +
+      `drift those miss (an expired delta link, changes to the scope); ${FULL_SYNC_EXPECTED}`
+    );
+  }
+  if (delay < FULL_SYNC_EVERY_RANGE.min) {
+    const now = delay === 0 ? "it would make every run a full read; " : "";
+    return `${GOT} is too short: ${now}${FULL_SYNC_EXPECTED} (a full read of a large tenant takes minutes)`;
+  }
+  if (delay > FULL_SYNC_EVERY_RANGE.max) {
+    return `${GOT} is too long: a full read is what catches drift the delta queries miss; ${FULL_SYNC_EXPECTED}`;
+  }
+  return undefined;
+}
+
 const GOOGLE = "source.type google:";
 const CUSTOMER_EXPECTED = "expected my_customer (the admin's own account) or a Google customer id of letters and digits, e.g. C01abc2de";
 const CREDENTIALS_EXPECTED = "expected the service account key as JSON text, best written as ${file:./service-account.json}";
@@ -501,11 +649,14 @@ const ACCESS_TOKEN_EXPECTED = "expected a Google OAuth access token as text, bes
 const SUBJECT_EXPECTED =
   "expected the email address of a Google Workspace admin the service account acts as, through domain-wide delegation";
 
+const MICROSOFT = "source.type microsoft:";
+const GOOGLE_AND_MICROSOFT = "source.type google and microsoft:";
+
 const sourceSchema = section(
   {
     type: z
       .enum(SOURCE_TYPES, { error: (iss) => describeSourceType(iss.input) })
-      .describe("Kind of directory: file (a .json or .csv export) or google (Google Workspace). microsoft comes in a later release."),
+      .describe("Kind of directory: file (a .json or .csv export), google (Google Workspace) or microsoft (Microsoft Entra ID)."),
     path: nonEmptyText("expected the path of the directory file (.json or .csv), relative to this config file")
       .optional()
       .describe("source.type file: the directory export (.json or .csv), relative to this config file. Required."),
@@ -548,16 +699,83 @@ const sourceSchema = section(
       .default("ignore")
       .describe(`${GOOGLE} archived users: ignore (as if they were not there) or treat-as-suspended.`),
     showDeleted: boolean().default(false).describe(`${GOOGLE} also read users deleted in the last 20 days.`),
-    concurrency: wholeNumber(1, 32).default(4).describe(`${GOOGLE} group member lists read at once.`),
+    concurrency: wholeNumber(1, 32)
+      .default(4)
+      .describe(`${GOOGLE_AND_MICROSOFT} group member lists (microsoft: transitive member lists) read at once.`),
     timeoutSeconds: z
       .number({ error: expecting("expected seconds, a number greater than 0 and at most 600") })
       .gt(0, { error: `expected seconds, a number greater than 0 and at most 600, got ${GOT}` })
       .max(600, { error: `expected seconds, a number greater than 0 and at most 600, got ${GOT}` })
       .default(60)
-      .describe(`${GOOGLE} seconds to wait for one response.`),
-    retries: wholeNumber(0, 10).default(5).describe(`${GOOGLE} retries of a throttled (429) or failed (5xx, network) request, with backoff.`),
+      .describe(`${GOOGLE_AND_MICROSOFT} seconds to wait for one response.`),
+    retries: wholeNumber(0, 10)
+      .default(5)
+      .describe(`${GOOGLE_AND_MICROSOFT} retries of a throttled (429) or failed (5xx, network) request, with backoff.`),
+    tenantId: z
+      .string({ error: expecting(TENANT_EXPECTED) })
+      .refine((s) => describeTenantProblem(s) === undefined, { error: (iss) => describeTenantProblem(String(iss.input)) })
+      .optional()
+      .describe(`${MICROSOFT} the directory (tenant) id, a GUID, or a verified domain such as contoso.onmicrosoft.com. Required.`),
+    clientId: guid(CLIENT_ID_EXPECTED)
+      .optional()
+      .describe(
+        `${MICROSOFT} the application (client) id of the app registration scimsync signs in as. Required with clientSecret and certificatePath; ` +
+          "with workloadIdentity, default: the AZURE_CLIENT_ID environment variable. " +
+          "Not with managedIdentity (use managedIdentity.clientId), nor without a credential key (DefaultAzureCredential reads AZURE_CLIENT_ID).",
+      ),
+    clientSecret: z
+      .string({ error: expecting(CLIENT_SECRET_EXPECTED) })
+      .refine((s) => s !== "", { error: `must not be empty; ${CLIENT_SECRET_EXPECTED}` })
+      .refine((s) => !/[\s\p{Cc}]/u.test(s), {
+        error: "must not contain spaces, line breaks or control characters; check that the variable or file holds only the client secret",
+      })
+      .optional()
+      .describe(`${MICROSOFT} a client secret of the app registration, written as \${env:NAME} or \${file:PATH}. Needs clientId.`),
+    certificatePath: nonEmptyText(CERTIFICATE_PATH_EXPECTED)
+      // Never quoted: text pasted here instead of a path is the private key itself.
+      .refine((s) => !isPemText(s), {
+        error: `must be the path of the PEM file, not its content; write the certificate and its private key to a file and ${CERTIFICATE_PATH_EXPECTED.replace("expected ", "give ")}`,
+      })
+      .optional()
+      .describe(
+        `${MICROSOFT} a PEM file with a certificate of the app registration and its private key, relative to this config file. Needs clientId.`,
+      ),
+    certificatePassword: z
+      .string({ error: expecting(CERTIFICATE_PASSWORD_EXPECTED) })
+      .refine((s) => s !== "", { error: `must not be empty; ${CERTIFICATE_PASSWORD_EXPECTED}` })
+      .optional()
+      .describe(`${MICROSOFT} the password of certificatePath's private key, when it is encrypted; written as \${env:NAME}.`),
+    managedIdentity: oneOfTrueOr({ clientId: guid(MANAGED_IDENTITY_CLIENT_ID_EXPECTED) }, MANAGED_IDENTITY_FORMS)
+      .optional()
+      .describe(`${MICROSOFT} sign in as the Azure managed identity: true (system-assigned) or { clientId: <GUID> } (user-assigned).`),
+    workloadIdentity: oneOfTrueOr(
+      { tokenFilePath: nonEmptyText(IDENTITY_SECTION_KEYS.workloadIdentity.tokenFilePath) },
+      WORKLOAD_IDENTITY_FORMS,
+    )
+      .optional()
+      .describe(
+        `${MICROSOFT} sign in with a federated token (e.g. AKS workload identity): true (the file in AZURE_FEDERATED_TOKEN_FILE) ` +
+          "or { tokenFilePath: <path> }. Uses clientId, else AZURE_CLIENT_ID.",
+      ),
+    cloud: z
+      .enum(["global", "usgov", "china"], {
+        error: expecting("expected global (Azure), usgov (Azure Government) or china (Azure operated by 21Vianet)"),
+      })
+      .default("global")
+      .describe(`${MICROSOFT} the Microsoft cloud: global, usgov or china. Chooses the sign-in and Graph hosts.`),
+    authorityHost: microsoftUrl("source.authorityHost", "the sign-in host, e.g. https://login.microsoftonline.com")
+      .optional()
+      .describe(`${MICROSOFT} another sign-in (authority) host than the cloud's, e.g. a proxy or a test server. https only.`),
+    graphUrl: microsoftUrl("source.graphUrl", "the Microsoft Graph host, e.g. https://graph.microsoft.com")
+      .optional()
+      .describe(`${MICROSOFT} another Microsoft Graph host than the cloud's, e.g. a proxy or a test server. https, scheme and host only.`),
+    fullSyncEvery: z
+      .string({ error: expecting(FULL_SYNC_EXPECTED) })
+      .refine((s) => describeFullSyncProblem(s) === undefined, { error: (iss) => describeFullSyncProblem(String(iss.input)) })
+      .default("24h")
+      .describe(`${MICROSOFT} read the whole directory at least this often (10m to 30d); runs in between read only the changes (delta queries).`),
   },
-  "the directory to read: type, and path for a file or the Google Workspace settings",
+  "the directory to read: type, and path for a file or the Google Workspace or Microsoft Entra ID settings",
 );
 
 const tlsSchema = section(
@@ -646,6 +864,11 @@ export function normalizeOrgUnitPath(text: string): string {
   return text.trim().replace(/\/+$/, "") || "/";
 }
 
+const ASSIGNED_TO_APP_EXPECTED =
+  "expected the Object ID of the enterprise application (its service principal), not the application (client) id: " +
+  "a GUID shown in the Microsoft Entra admin center under Enterprise applications > the app > Overview > Object ID";
+const FILTER_EXPECTED = "expected an OData $filter on Microsoft Graph users, e.g. accountEnabled eq true or department eq 'Sales'";
+
 const scopeSchema = section(
   {
     groups: z
@@ -659,8 +882,20 @@ const scopeSchema = section(
     query: nonEmptyText("expected a Google Directory API user search, e.g. isAdmin=false or orgUnitPath='/Sales'")
       .optional()
       .describe("source.type google only: provision only the users this Directory API search (users.list query) returns."),
+    assignedToApp: guid(ASSIGNED_TO_APP_EXPECTED)
+      .optional()
+      .describe(
+        "source.type microsoft only: provision only the users assigned to this enterprise application; " +
+          "its service principal's Object ID (Enterprise applications > the app > Overview), not the application (client) id.",
+      ),
+    filter: z
+      .string({ error: expecting(FILTER_EXPECTED) })
+      .refine((s) => s.trim() !== "", { error: `must not be empty; ${FILTER_EXPECTED}` })
+      .refine((s) => !/^\s*\$filter\s*=/i.test(s), { error: `must be the filter expression only, without "$filter=" (scimsync adds it); ${FILTER_EXPECTED}` })
+      .optional()
+      .describe("source.type microsoft only: provision only the users this OData $filter on Microsoft Graph's /users returns, e.g. accountEnabled eq true."),
   },
-  "the users to provision (groups, and orgUnits and query for source.type google)",
+  "the users to provision (groups; orgUnits and query for source.type google; assignedToApp and filter for source.type microsoft)",
 );
 
 function deprovisionRule(what: string) {

@@ -7,8 +7,11 @@ import type { PatchOperation } from "./mapping.js";
 
 /** How far a directory read has come: `pages` and `items` so far of one listing. */
 export interface SourceProgress {
-  /** What is being listed: users, groups, members (of every group read so far), org units. */
-  listing: "users" | "userQuery" | "groups" | "members" | "orgUnits" | "deletedUsers";
+  /**
+   * What is being listed: users, groups, members (of every group read so far), orgUnits,
+   * deletedUsers, userQuery, assignments, userChanges, groupChanges.
+   */
+  listing: string;
   pages: number;
   items: number;
 }
@@ -19,7 +22,15 @@ export interface DirectorySource {
    * finished makes the snapshot incomplete; a read that cannot start (credentials, permissions)
    * throws SourceError.
    */
-  read(options?: { onProgress?: (progress: SourceProgress) => void }): Promise<SourceSnapshot>;
+  read(options?: SourceReadOptions): Promise<SourceSnapshot & { cache?: SourceCache }>;
+}
+
+export interface SourceReadOptions {
+  onProgress?: (progress: SourceProgress) => void;
+  /** What this source kept from its last read (from the state file); absent on a first run. */
+  cache?: SourceCache;
+  /** The run's clock, for decisions such as "a full read is due". */
+  now?: Date;
 }
 
 export interface UserTarget {
@@ -73,11 +84,22 @@ export interface RunRecord {
   counts: Record<string, number>;
 }
 
+/**
+ * What a directory source keeps between runs (Microsoft Graph: the directory as last read and
+ * its delta links), stored in the state file. Only the source that wrote it reads its inside.
+ */
+export interface SourceCache {
+  /** Which source wrote it; another source ignores it. */
+  kind: string;
+  [key: string]: unknown;
+}
+
 /** The state file as stored: the planner's state plus bookkeeping. */
 export interface StoredState extends SyncState {
   /** Increases by one on every write. */
   serial: number;
   lastRun?: RunRecord;
+  sourceCache?: SourceCache;
 }
 
 export interface StateStore {

@@ -1,5 +1,5 @@
 import type { DeprovisionPolicy, GroupDeprovisionRule, Plan, ProvisionGroups, SafetyLimits, SourceProblem, TargetGroup, TargetUser } from "../core/model.js";
-import type { DirectorySource, GroupTarget, RunRecord, RunResult, StateStore, StoredState, UserTarget } from "../core/ports.js";
+import type { DirectorySource, GroupTarget, RunRecord, RunResult, SourceCache, StateStore, StoredState, UserTarget } from "../core/ports.js";
 import {
   compileMapping,
   defaultUserMapping,
@@ -67,6 +67,8 @@ export interface PreparedPlan {
   actualById: Map<string, TargetUser>;
   mapping: CompiledEntry[];
   groupMapping: CompiledEntry[];
+  /** What the source wants kept for its next read; absent: nothing (a source that keeps nothing, or another source than last time). */
+  sourceCache?: SourceCache;
 }
 
 /** Reads source, state and target, and plans. Shared line for line by `plan` and `sync`. */
@@ -75,14 +77,19 @@ export async function preparePlan(settings: RunSettings, ports: RunPorts, option
   const mapping = compileMapping(settings.userMapping ?? defaultUserMapping(settings.matchBy));
   const groupMapping = compileMapping(settings.groups?.mapping ?? []);
 
-  emit({ type: "phase", phase: "read-source" });
-  const snapshot = await ports.source.read({ onProgress: (progress) => emit({ type: "source-progress", ...progress }) });
-  emit({ type: "source-read", users: snapshot.users.length, problems: snapshot.problems.length });
-  for (const message of snapshot.warnings ?? []) emit({ type: "warning", message });
-
+  // The state first: a source that reads incrementally (Graph delta queries) starts from what it kept there.
   emit({ type: "phase", phase: "read-state" });
   const { state: stored, warnings: stateWarnings } = await ports.store.read(settings.targetUrl);
   for (const message of stateWarnings) emit({ type: "warning", message });
+
+  emit({ type: "phase", phase: "read-source" });
+  const snapshot = await ports.source.read({
+    onProgress: (progress) => emit({ type: "source-progress", ...progress }),
+    ...(stored.sourceCache ? { cache: stored.sourceCache } : {}),
+    now: options.now,
+  });
+  emit({ type: "source-read", users: snapshot.users.length, problems: snapshot.problems.length });
+  for (const message of snapshot.warnings ?? []) emit({ type: "warning", message });
 
   emit({ type: "phase", phase: "read-target" });
   const actual = await ports.target.listUsers();
@@ -179,7 +186,16 @@ export async function preparePlan(settings: RunSettings, ports: RunPorts, option
     ...(groups ? { groups } : {}),
     ...(snapshot.deletedAt ? { deletedAt: snapshot.deletedAt } : {}),
   });
-  return { plan, problems, stored, latestRecorded: latest, actualById: new Map(actual.map((u) => [u.id, u])), mapping, groupMapping };
+  return {
+    plan,
+    problems,
+    stored,
+    latestRecorded: latest,
+    actualById: new Map(actual.map((u) => [u.id, u])),
+    mapping,
+    groupMapping,
+    ...(snapshot.cache ? { sourceCache: snapshot.cache } : {}),
+  };
 }
 
 function mapsUserNameAsIs(mapping: CompiledEntry[]): boolean {
@@ -289,7 +305,11 @@ export async function runSync(settings: RunSettings, ports: RunPorts, options: S
       );
     }
     // Timers and adoptions first: if this run dies while applying, no deprovisioning clock restarts.
+    // The directory as read goes in with the first save: each run compares the whole directory
+    // with the target, so the cache never has to wait for what is applied.
     const working: StoredState = { ...prepared.stored, ...plan.state };
+    if (prepared.sourceCache) working.sourceCache = prepared.sourceCache;
+    else delete working.sourceCache;
     emit({ type: "phase", phase: "save-state" });
     await ports.store.write(working);
 

@@ -10,7 +10,7 @@ import { DEPROVISION_REASONS, type DeprovisionReason, type StateGroup, type Stat
 import type { RunResult, StoredState } from "../core/ports.js";
 
 /** The layout this scimsync reads and writes. A file with a higher version is refused, never guessed at. */
-export const STATE_VERSION = 2;
+export const STATE_VERSION = 3;
 
 /** Offsets are accepted because administrators edit these files by hand; we write `Z`. */
 const isoTime = z.iso.datetime({ offset: true });
@@ -100,8 +100,19 @@ export const stateFileV2 = z.strictObject({
 });
 export type StateFileV2 = z.infer<typeof stateFileV2>;
 
-export const currentStateFile = stateFileV2;
-export type CurrentStateFile = StateFileV2;
+/**
+ * Version 3: version 2 plus what a directory source keeps between runs (Microsoft Graph: the
+ * directory as last read and its delta links). Its inside is the source's to check: here it
+ * is an object that names its kind.
+ */
+export const stateFileV3 = stateFileV2.extend({
+  version: z.literal(3),
+  source: z.looseObject({ kind: z.string().min(1) }).optional(),
+});
+export type StateFileV3 = z.infer<typeof stateFileV3>;
+
+export const currentStateFile = stateFileV3;
+export type CurrentStateFile = StateFileV3;
 
 /** Thrown inside a migration when a file is valid per its schema but cannot be upgraded. */
 class MigrationProblem extends Error {}
@@ -131,6 +142,11 @@ function migrateV1ToV2(file: StateFileV1): z.input<typeof stateFileV2> {
   return { ...file, version: 2, groups: {} };
 }
 
+/** Version 2 files predate sources that keep anything between runs. */
+function migrateV2ToV3(file: StateFileV2): z.input<typeof stateFileV3> {
+  return { ...file, version: 3 };
+}
+
 type Migration = (file: unknown) => unknown;
 
 /** Validates the input against its own version's schema before migrating, so every step sees typed data. */
@@ -139,7 +155,7 @@ function step<From>(schema: z.ZodType<From>, migrate: (file: From) => unknown): 
 }
 
 /** `migrations[n]` turns a version-n file into a version n+1 file. */
-export const migrations: readonly Migration[] = [step(stateFileV0, migrateV0ToV1), step(stateFileV1, migrateV1ToV2)];
+export const migrations: readonly Migration[] = [step(stateFileV0, migrateV0ToV1), step(stateFileV1, migrateV1ToV2), step(stateFileV2, migrateV2ToV3)];
 
 export type ParsedStateFile =
   | { kind: "ok"; state: StoredState; version: number }
@@ -222,6 +238,7 @@ export function serializeStateFile(state: StoredState): { text: string } | { inv
     groups,
     groupMembersHidden: state.groupMembersHidden,
     lastRun: state.lastRun,
+    source: state.sourceCache,
   };
   const text = `${JSON.stringify(file, null, 2)}\n`;
   // Checked as it will be read back, so a write can never produce a file the next run rejects.
@@ -233,6 +250,7 @@ function toStoredState(file: CurrentStateFile): StoredState {
   const state: StoredState = { targetUrl: file.targetUrl, users: file.users, groups: file.groups, serial: file.serial };
   if (file.groupMembersHidden !== undefined) state.groupMembersHidden = file.groupMembersHidden;
   if (file.lastRun) state.lastRun = file.lastRun;
+  if (file.source) state.sourceCache = file.source;
   return state;
 }
 

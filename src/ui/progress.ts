@@ -14,6 +14,10 @@ const SOURCE_LISTING_TEXT: Record<string, string> = {
   users: "users read",
   deletedUsers: "deleted users read",
   userQuery: "users matching scope.query read",
+  filteredUsers: "users matching scope.filter read",
+  assignments: "app assignments read",
+  userChanges: "changed users read",
+  groupChanges: "changed groups read",
   groups: "groups read",
   members: "group members read",
   orgUnits: "organizational units read",
@@ -36,7 +40,7 @@ export function lineProgress(write: (line: string) => void, style: Style, clock:
         const now = clock();
         if (now - lastSourceLine >= everyMs) {
           lastSourceLine = now;
-          write(style("dim", `  ${SOURCE_LISTING_TEXT[event.listing]}: ${event.items} in ${event.pages} page(s) so far`));
+          write(style("dim", `  ${SOURCE_LISTING_TEXT[event.listing] ?? `${event.listing} read`}: ${event.items} in ${event.pages} page(s) so far`));
         }
         return;
       }

@@ -8,6 +8,7 @@
  * here keeps them: messages are built from the status and Google's own error text.
  */
 import { errorCode } from "../../errors.js";
+import type { SourceFailure } from "../source-calls.js";
 
 /** The read-only scopes scimsync asks for, one per kind of Directory resource it lists. */
 export const GOOGLE_SCOPES = {
@@ -24,12 +25,7 @@ export const DELEGATION_PAGE = "https://admin.google.com/ac/owl/domainwidedelega
 /** 403 reasons that mean "slow down", not "not allowed" (Directory API usage limits). */
 const THROTTLE_REASONS = new Set(["userRateLimitExceeded", "rateLimitExceeded", "quotaExceeded"]);
 
-export type GoogleFailure =
-  | { kind: "throttled"; retryAfter?: string; what: string }
-  | { kind: "transient"; what: string }
-  /** Not worth repeating, and not the run's end either: this listing is left unread (the read is incomplete). */
-  | { kind: "incomplete"; what: string }
-  | { kind: "fatal"; message: string; hint: string };
+export type GoogleFailure = SourceFailure;
 
 /** Error codes of a connection that failed or broke: worth another try. Anything else without a status is not. */
 const NETWORK_CODES = new Set([
@@ -112,7 +108,7 @@ function clip(text: string): string {
   return flat.length > 300 ? `${flat.slice(0, 300)}…` : flat;
 }
 
-const LISTING_TEXT: Record<GoogleListing, string> = {
+export const LISTING_TEXT: Record<GoogleListing, string> = {
   users: "list users",
   userQuery: "list the users scope.query matches",
   deletedUsers: "list deleted users",

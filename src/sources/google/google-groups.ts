@@ -4,7 +4,7 @@
  * provisioned, as in Google's own provisioning: they are counted in one warning.
  */
 import type { SourceGroup } from "../../core/model.js";
-import type { DirectoryRead } from "./directory-read.js";
+import type { DirectoryRead } from "../directory-read.js";
 
 /** How many external members a warning names before it just counts. */
 const NAMED_EXTERNALS = 3;

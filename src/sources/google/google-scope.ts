@@ -4,7 +4,7 @@
  * that admits nobody at all is far more likely a typo than an intent, and would put every user
  * out of scope: it makes the read incomplete, so nobody is deprovisioned because of it.
  */
-import type { DirectoryRead } from "./directory-read.js";
+import type { DirectoryRead } from "../directory-read.js";
 import type { GoogleUser } from "./google-user.js";
 
 export interface GoogleScopeSettings {

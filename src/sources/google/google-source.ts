@@ -10,10 +10,10 @@ import type { DirectorySource, SourceProgress } from "../../core/ports.js";
 import { namesGroup } from "../../core/scope.js";
 import { ConcurrencyLimit } from "../../scim/concurrency-limit.js";
 import { directoryClient, type GoogleClientOptions } from "./google-client.js";
-import { GoogleCalls, IncompleteReadError, UnexpectedResponseError, type Page } from "./google-calls.js";
-import type { FailureContext, GoogleListing } from "./google-errors.js";
+import { SourceCalls, IncompleteReadError, UnexpectedResponseError, type Page } from "../source-calls.js";
+import { classifyGoogleFailure, LISTING_TEXT, type FailureContext, type GoogleListing } from "./google-errors.js";
 import { describeUserIssue, googleUserSchema, toSourceUser, type GoogleUser } from "./google-user.js";
-import { DirectoryRead } from "./directory-read.js";
+import { DirectoryRead } from "../directory-read.js";
 import { googleSourceScope } from "./google-scope.js";
 import { toSourceGroups, type RawGroup, type RawMember } from "./google-groups.js";
 
@@ -63,13 +63,15 @@ export interface GoogleSourceOptions {
 export class GoogleSource implements DirectorySource {
   readonly #options: GoogleSourceOptions;
   readonly #directory: admin_directory_v1.Admin;
-  readonly #calls: GoogleCalls;
+  readonly #calls: SourceCalls<FailureContext>;
   readonly #context: Omit<FailureContext, "listing">;
 
   constructor(options: GoogleSourceOptions) {
     this.#options = options;
     this.#directory = options.client ?? directoryClient(options.connection, options.timeoutMs);
-    this.#calls = new GoogleCalls({
+    this.#calls = new SourceCalls<FailureContext>({
+      classify: classifyGoogleFailure,
+      describe: (context) => LISTING_TEXT[context.listing],
       retries: options.retries,
       sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
       random: options.random ?? Math.random,

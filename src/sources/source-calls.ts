@@ -1,14 +1,24 @@
 /**
- * Every Directory API call goes through here: one retry policy for throttling and server
- * hiccups (the library's own retries are off, so the two never stack), one pause shared by all
- * calls in flight (when Google says "slow down" to one member read, the others slow down too),
- * and page-following for listings.
+ * Every call a directory source makes goes through here: one retry policy for throttling and
+ * server hiccups (the client libraries' own retries are off, so the two never stack), one
+ * pause shared by all calls in flight (when the directory says "slow down" to one read, the
+ * others slow down too), and page-following for listings. What a failure means is the
+ * source's to say (`classify`): Google and Graph signal the same things differently.
  */
-import { SourceError } from "../../errors.js";
-import { MAX_RETRY_AFTER_MS, parseRetryAfter } from "../../scim/retry.js";
-import { classifyGoogleFailure, type FailureContext } from "./google-errors.js";
+import { SourceError } from "../errors.js";
+import { MAX_RETRY_AFTER_MS, parseRetryAfter } from "../scim/retry.js";
 
-/** Google's advice for its usage limits: start near a second and double. */
+/** What a failed call means for the run. */
+export type SourceFailure =
+  | { kind: "throttled"; retryAfter?: string; what: string }
+  | { kind: "transient"; what: string }
+  /** Not worth repeating, and not the run's end either: this listing is left unread (the read is incomplete). */
+  | { kind: "incomplete"; what: string }
+  | { kind: "fatal"; message: string; hint: string }
+  /** Not a failure of the call as such (an expired delta link): the error goes back to the caller as it is. */
+  | { kind: "rethrow" };
+
+/** Google's advice for its usage limits, and Graph's for throttling without Retry-After: start near a second and double. */
 const BACKOFF_BASE_MS = 1000;
 const BACKOFF_CAP_MS = 32_000;
 
@@ -29,7 +39,10 @@ export class IncompleteReadError extends Error {
  */
 export class UnexpectedResponseError extends Error {}
 
-export interface CallPolicy {
+export interface CallPolicy<C> {
+  classify: (error: unknown, context: C) => SourceFailure;
+  /** Names a listing in messages: "users", "members of sales@example.com". */
+  describe: (context: C) => string;
   /** Retries of one call after throttling or a transient failure. */
   retries: number;
   sleep: (ms: number) => Promise<void>;
@@ -44,14 +57,14 @@ export interface Page<T> {
   nextPageToken?: string | null | undefined;
 }
 
-export class GoogleCalls {
-  readonly #policy: CallPolicy;
+export class SourceCalls<C> {
+  readonly #policy: CallPolicy<C>;
   /** No call starts before this time (ms): set by throttling, honoured by every caller. */
   #pausedUntil = 0;
   /** Calls made, retries included: for tests and the closing figures. */
   requests = 0;
 
-  constructor(policy: CallPolicy) {
+  constructor(policy: CallPolicy<C>) {
     this.#policy = policy;
   }
 
@@ -60,7 +73,7 @@ export class GoogleCalls {
    * waiting cannot fix (a permission, a bad parameter) throws SourceError at once; running out
    * of retries throws IncompleteReadError.
    */
-  async call<T>(context: FailureContext, request: () => Promise<T>): Promise<T> {
+  async call<T>(context: C, request: () => Promise<T>): Promise<T> {
     for (let retry = 0; ; retry++) {
       const wait = this.#pausedUntil - this.#policy.now();
       if (wait > 0) await this.#policy.sleep(wait);
@@ -69,7 +82,8 @@ export class GoogleCalls {
         return await request();
       } catch (error) {
         const failure =
-          error instanceof UnexpectedResponseError ? { kind: "transient" as const, what: error.message } : classifyGoogleFailure(error, context);
+          error instanceof UnexpectedResponseError ? { kind: "transient" as const, what: error.message } : this.#policy.classify(error, context);
+        if (failure.kind === "rethrow") throw error;
         if (failure.kind === "fatal") throw new SourceError(failure.message, { hint: failure.hint });
         if (failure.kind === "incomplete") throw new IncompleteReadError(failure.what);
         if (retry >= this.#policy.retries) {
@@ -89,8 +103,11 @@ export class GoogleCalls {
     }
   }
 
-  /** Follows nextPageToken to the end; `onPage` sees each page as it arrives. */
-  async listAll<T>(context: FailureContext, fetchPage: (pageToken: string | undefined) => Promise<Page<T>>, onPage?: (items: T[]) => void): Promise<T[]> {
+  /**
+   * Follows the next-page token (Google's nextPageToken, Graph's @odata.nextLink) to the end;
+   * `onPage` sees each page as it arrives.
+   */
+  async listAll<T>(context: C, fetchPage: (pageToken: string | undefined) => Promise<Page<T>>, onPage?: (items: T[]) => void): Promise<T[]> {
     const all: T[] = [];
     const seenTokens = new Set<string>();
     let token: string | undefined;
@@ -107,7 +124,7 @@ export class GoogleCalls {
       const next = page.nextPageToken ?? undefined;
       if (!next) return all;
       // A token seen before would loop forever; the listing cannot be trusted past it.
-      if (seenTokens.has(next)) throw new IncompleteReadError(`the ${context.listing} listing repeated a page token`, all);
+      if (seenTokens.has(next)) throw new IncompleteReadError(`the ${this.#policy.describe(context)} listing repeated a page token`, all);
       seenTokens.add(next);
       token = next;
     }

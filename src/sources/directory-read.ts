@@ -1,11 +1,11 @@
 /**
- * One read of a Google directory: progress counts as pages arrive, and what could not be read.
+ * One read of a directory: progress counts as pages arrive, and what could not be read.
  * Anything that could not be read makes the snapshot incomplete, which stops all
  * deprovisioning in the run (absence then proves nothing).
  */
-import type { SourceProblem } from "../../core/model.js";
-import type { SourceProgress } from "../../core/ports.js";
-import { IncompleteReadError } from "./google-calls.js";
+import type { SourceProblem } from "../core/model.js";
+import type { SourceProgress } from "../core/ports.js";
+import { IncompleteReadError } from "./source-calls.js";
 
 export class DirectoryRead {
   readonly problems: SourceProblem[] = [];
