@@ -678,6 +678,18 @@ const badCases: BadCase[] = [
     says: ["must be a URL without ?query or #fragment, e.g. https://login.microsoftonline.com"],
   },
   {
+    name: "an authorityHost that ends with the tenant",
+    config: secret((s) => (s.authorityHost = "https://login.microsoftonline.com/00000000-0000-4000-8000-000000000001")),
+    path: "source.authorityHost",
+    says: ["must not end with a tenant or endpoint path", "/<source.tenantId>/oauth2/v2.0/token"],
+  },
+  {
+    name: "an authorityHost that ends with a tenant domain",
+    config: secret((s) => (s.authorityHost = "https://login.microsoftonline.com/contoso.onmicrosoft.com/")),
+    path: "source.authorityHost",
+    says: ["must not end with a tenant or endpoint path"],
+  },
+  {
     name: "an authorityHost that is not a URL",
     config: secret((s) => (s.authorityHost = "login.microsoftonline.com")),
     path: "source.authorityHost",

@@ -102,7 +102,7 @@ describe("MicrosoftSource: full read", () => {
     expect(lists).toHaveLength(3);
     expect(lists[0]!.query).toMatchObject({ $top: "999", $expand: "manager($select=id)" });
     expect(lists[0]!.query.$select!.split(",").sort()).toEqual(
-      ["accountEnabled", "businessPhones", "city", "country", "department", "displayName", "givenName", "id", "jobTitle", "mail", "mobilePhone", "postalCode", "state", "streetAddress", "surname", "userPrincipalName"].sort(),
+      ["accountEnabled", "businessPhones", "city", "country", "department", "displayName", "faxNumber", "givenName", "id", "jobTitle", "mail", "mobilePhone", "postalCode", "state", "streetAddress", "surname", "userPrincipalName"].sort(),
     );
     const latest = graphRequests(server, "/v1.0/users/delta");
     expect(latest).toHaveLength(1);
@@ -263,7 +263,7 @@ describe("MicrosoftSource: groups, assignments and filter", () => {
     const byName = (s: typeof first, name: string) => s.groups.find((g) => g.displayName === name)!;
     expect(byName(first, "Outer").members.sort()).toEqual([ann.id, inner.id].sort());
     expect(byName(first, "Outer").email).toBe("outer@contoso.example");
-    expect(graphRequests(server, "/v1.0/groups/delta")[0]!.query.$select).toBe("displayName,mail,description,members");
+    expect(graphRequests(server, "/v1.0/groups/delta")[0]!.query.$select).toBe("displayName,mail,description,visibility,members");
 
     server.setGroupMembers(inner.id, [cy.id]);
     server.updateGroup(outer.id, { displayName: "Outer Renamed" });
@@ -358,5 +358,65 @@ describe("MicrosoftSource: throttling and errors", () => {
     expect(error.message).toMatch(/AADSTS7000215/);
     expect(error.hint).toContain("copy the secret's Value");
     expect(`${error.message} ${error.hint}`).not.toContain("wrong-secret-value");
+  });
+});
+
+describe("MicrosoftSource: answers that must not pass for a directory", () => {
+  it("Given an app nobody is assigned to, When read, Then the read is incomplete instead of everyone out of scope", async () => {
+    const server = await start({ users: [aUser("ann")], groups: [], servicePrincipals: { [APP]: { appRoleAssignedTo: [] } } });
+
+    const snapshot = await sourceFor(server, { assignedToApp: APP }).source.read({ now: T0 });
+
+    expect(snapshot.complete).toBe(false);
+    expect(snapshot.problems).toEqual([
+      { location: "scope.assignedToApp", reason: `no user or group is assigned to the app ${APP}; check scope.assignedToApp and the app's Users and groups` },
+    ]);
+  });
+
+  it("Given a 503 from a gateway with a non-JSON body and Retry-After, When read, Then Retry-After is honoured", async () => {
+    const server = await start({ users: [aUser("ann")], groups: [] });
+    server.injectFault((r) => r.path === "/v1.0/users", { status: 503, retryAfter: "7", body: "<html>busy</html>" }, 1);
+    const { source, sleeps } = sourceFor(server);
+
+    const snapshot = await source.read({ now: T0 });
+
+    expect(snapshot.complete).toBe(true);
+    expect(sleeps).toEqual([7000]);
+  });
+
+  it("Given a 200 whose body is not JSON, When read, Then it is retried and the read ends incomplete, not fatal", async () => {
+    const server = await start({ users: [aUser("ann")], groups: [] });
+    server.injectFault((r) => r.path === "/v1.0/users", { status: 200, body: "<html>sign in</html>" }, 10);
+
+    const snapshot = await sourceFor(server, { retries: 1 }).source.read({ now: T0 });
+
+    expect(snapshot.complete).toBe(false);
+    expect(snapshot.problems[0]!.reason).toMatch(/not JSON/);
+  });
+
+  it("Given a hidden-membership group, When read, Then it is left out with a warning rather than read as empty", async () => {
+    const ann = aUser("ann");
+    const open = aGroup("Open", [ann.id]);
+    const secret = { ...aGroup("Secret", [ann.id]), visibility: "HiddenMembership" };
+    const server = await start({ users: [ann], groups: [open, secret] });
+
+    const snapshot = await sourceFor(server, { readGroups: true }).source.read({ now: T0 });
+
+    expect(snapshot.groups.map((g) => g.displayName)).toEqual(["Open"]);
+    expect(snapshot.warnings).toEqual(["1 group(s) have hidden membership and are left out: Secret"]);
+  });
+
+  it("Given a user record without accountEnabled, When read, Then the user is reported and protected, not taken for enabled", async () => {
+    const ann = aUser("ann");
+    const server = await start({ users: [ann], groups: [] });
+    const first = await sourceFor(server).source.read({ now: T0 });
+    const cache = cacheOf(first.cache);
+    delete cache.users.records[ann.id]!.accountEnabled;
+
+    const second = await sourceFor(server).source.read({ now: new Date(T0.getTime() + HOUR), cache: cache as unknown as SourceCache });
+
+    expect(second.users).toEqual([]);
+    expect(second.protectedIds).toEqual([ann.id]);
+    expect(second.problems[0]!.reason).toMatch(/has no accountEnabled/);
   });
 });

@@ -546,6 +546,11 @@ export function describeMicrosoftUrlProblem(text: string, key: MicrosoftUrlKey):
       "scimsync adds /v1.0 and each request's path itself; serve Microsoft Graph at the root of a host name"
     );
   }
+  // A proxy may serve the authority under a path, but a path that already names a tenant or an
+  // endpoint would be doubled: the sign-in library appends /<tenantId>/oauth2/v2.0/token itself.
+  if (key === "source.authorityHost" && /(^|\/)([0-9a-f]{8}-[0-9a-f-]{27}|[^/]+\.[^/]+|common|organizations|consumers|oauth2|v2\.0)\/?$/i.test(url.pathname)) {
+    return `must not end with a tenant or endpoint path, e.g. ${example}: the sign-in library adds /<source.tenantId>/oauth2/v2.0/token itself`;
+  }
   return undefined;
 }
 

@@ -91,7 +91,7 @@ export class SourceCalls<C> {
         }
         const asked = failure.kind === "throttled" ? parseRetryAfter(failure.retryAfter, Date.now()) : undefined;
         if (asked !== undefined && asked > MAX_RETRY_AFTER_MS) {
-          throw new IncompleteReadError(`${failure.what}; Google asked to wait ${Math.round(asked / 1000)} s, longer than scimsync waits`);
+          throw new IncompleteReadError(`${failure.what}; the directory asked to wait ${Math.round(asked / 1000)} s, longer than scimsync waits`);
         }
         const step = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** retry);
         const backoff = step / 2 + (this.#policy.random() * step) / 2;

@@ -19,6 +19,7 @@ import {
   type GoogleUserRecord,
   type RecordedRequest,
 } from "../support/fake-google-directory.js";
+import { bearerTokensOf, expectNoSecrets } from "../support/secret-scan.js";
 
 const ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 const ADMIN = "admin@example.com";
@@ -441,18 +442,8 @@ function privateKeyPieces(pem: string): string[] {
   return Array.from({ length: body.length - 39 }, (_, i) => body.slice(i, i + 40));
 }
 
-function expectNoSecrets(texts: string[], secrets: string[]): void {
-  // Also with line breaks (raw or JSON-escaped) taken out, so a key printed as PEM is caught too.
-  const haystacks = texts.flatMap((t) => [t, t.replace(/\\n|\r?\n/g, "")]);
-  for (const secret of secrets) {
-    for (const text of haystacks) {
-      if (text.includes(secret)) expect.fail(`a secret leaked: …${secret.slice(0, 12)}… in\n${text.slice(0, 2000)}`);
-    }
-  }
-}
 
-const issuedTokens = () =>
-  [...new Set(fake.requests.map((r) => /^Bearer (\S+)$/.exec(r.authorization ?? "")?.[1]).filter((t): t is string => t !== undefined))];
+const issuedTokens = () => bearerTokensOf(fake.requests);
 
 describe("secrets stay out of output and state", () => {
   it("Given a service account key, When plan and sync run with JSON and human output, Then no part of the key or of an issued token appears in stdout, stderr or the state file", async () => {

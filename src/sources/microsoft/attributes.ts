@@ -23,7 +23,7 @@ export const GRAPH_FIELDS_OF: Readonly<Record<ModelAttribute, readonly string[]>
   manager: ["manager"],
   preferredLanguage: ["preferredLanguage"],
   addresses: ["streetAddress", "city", "state", "postalCode", "country"],
-  phoneNumbers: ["businessPhones", "mobilePhone"],
+  phoneNumbers: ["businessPhones", "mobilePhone", "faxNumber"],
   roles: [],
 };
 

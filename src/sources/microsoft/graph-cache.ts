@@ -17,6 +17,7 @@ const cachedGroup = z.object({
   displayName: z.string().nullish(),
   mail: z.string().nullish(),
   description: z.string().nullish(),
+  visibility: z.string().nullish(),
   /** Direct members: user and group object ids. */
   members: z.array(z.string()),
 });
@@ -105,7 +106,7 @@ export function applyUserChanges(records: UserRecords, entries: unknown[]): void
 export function applyGroupChanges(records: GroupRecords, entries: unknown[]): void {
   for (const [id, entry] of changed(records, entries)) {
     const group: CachedGroup = records[id] ?? { members: [] };
-    for (const key of ["displayName", "mail", "description"] as const) {
+    for (const key of ["displayName", "mail", "description", "visibility"] as const) {
       if (Object.hasOwn(entry, key)) group[key] = typeof entry[key] === "string" ? (entry[key] as string) : null;
     }
     const changes = entry["members@delta"];

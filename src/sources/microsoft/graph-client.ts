@@ -71,7 +71,27 @@ export function credentialFor(connection: GraphConnection): TokenCredential {
   }
 }
 
-export function graphClient(connection: GraphConnection, credential: TokenCredential = credentialFor(connection)): Client {
+/**
+ * The credential with a deadline on each token request (@azure/identity sets none of its own,
+ * and a sign-in host that accepts the connection and never answers would hold the run, and
+ * the state lock, forever), and one request at a time: the reads that start together would
+ * otherwise each ask for a token before the first one is cached.
+ */
+export function withTokenTimeout(credential: TokenCredential, timeoutMs: number): TokenCredential {
+  let inFlight: ReturnType<TokenCredential["getToken"]> | undefined;
+  return {
+    getToken: (scopes, options) => {
+      inFlight ??= credential
+        .getToken(scopes, { ...options, abortSignal: options?.abortSignal ?? AbortSignal.timeout(timeoutMs) })
+        .finally(() => {
+          inFlight = undefined;
+        });
+      return inFlight;
+    },
+  };
+}
+
+export function graphClient(connection: GraphConnection, credential: TokenCredential): Client {
   const authProvider = new TokenCredentialAuthenticationProvider(credential, { scopes: [`${connection.graphResource}/.default`] });
   const host = new URL(connection.graphUrl).hostname;
   return Client.initWithMiddleware({

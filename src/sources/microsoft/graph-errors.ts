@@ -45,6 +45,32 @@ export interface GraphFailureContext {
   subject?: string;
 }
 
+/**
+ * A Graph answer that is not 2xx, read by us from the raw response: the client's own error
+ * handling drops the headers (Retry-After) when the body is not Graph's JSON, as a gateway's
+ * 503 often is not.
+ */
+export class GraphHttpError extends Error {
+  readonly statusCode: number;
+  readonly code: string | null;
+  readonly retryAfter: string | undefined;
+  constructor(statusCode: number, body: string, retryAfter: string | undefined) {
+    let code: string | null = null;
+    let message = "";
+    try {
+      const error = (JSON.parse(body) as { error?: { code?: unknown; message?: unknown } }).error;
+      if (typeof error?.code === "string") code = error.code;
+      if (typeof error?.message === "string") message = error.message;
+    } catch {
+      // Not Graph's error JSON: the status says enough.
+    }
+    super(message);
+    this.statusCode = statusCode;
+    this.code = code;
+    this.retryAfter = retryAfter;
+  }
+}
+
 const THROTTLE_STATUSES = new Set([429, 503, 504]);
 const DELTA_EXPIRED_CODES = new Set(["resyncrequired", "syncstatenotfound", "syncstateinvalid"]);
 
@@ -52,8 +78,7 @@ interface GraphErrorShape {
   statusCode?: number;
   code?: string | null;
   message?: string;
-  body?: unknown;
-  headers?: { get?(name: string): string | null };
+  retryAfter?: string;
 }
 
 /** Is this the answer to a delta link that has expired? */
@@ -75,8 +100,7 @@ export function classifyGraphFailure(error: unknown, context: GraphFailureContex
   const code = typeof e.code === "string" ? e.code : "";
   const graph = message ? ` (Graph says: ${code ? `${code}: ` : ""}${message})` : "";
   if (THROTTLE_STATUSES.has(status)) {
-    const retryAfter = e.headers?.get?.("retry-after") ?? undefined;
-    return { kind: "throttled", what: `${what}: ${status}${code ? ` ${code}` : ""}`, ...(retryAfter ? { retryAfter } : {}) };
+    return { kind: "throttled", what: `${what}: ${status}${code ? ` ${code}` : ""}`, ...(e.retryAfter ? { retryAfter: e.retryAfter } : {}) };
   }
   if (status >= 500 || status === 408) return { kind: "transient", what: `${what}: ${status}${code ? ` ${code}` : ""}` };
   if (status === 403) {
@@ -118,8 +142,13 @@ export function classifyGraphFailure(error: unknown, context: GraphFailureContex
 function withoutStatus(e: GraphErrorShape, message: string, what: string, context: GraphFailureContext): SourceFailure {
   const name = String(e.code ?? "");
   if (name === "TimeoutError" || name === "AbortError") return { kind: "transient", what: `${what}: timed out` };
-  if (name === "TypeError" && /fetch failed|network|socket|ECONN|ETIMEDOUT|EAI_AGAIN/i.test(message)) return { kind: "transient", what: `${what}: ${message}` };
+  // fetch reports every connection failure as a TypeError ("fetch failed", "terminated").
+  if (name === "TypeError") return { kind: "transient", what: `${what}: ${message}` };
   const aadsts = /AADSTS(\d+)/.exec(message)?.[1];
+  // The sign-in host could not be reached: a network matter, not a configuration one.
+  if (!aadsts && /endpoints_resolution_error|network_error|ECONN|ETIMEDOUT|EAI_AGAIN|socket hang up|timed out|aborted/i.test(message)) {
+    return { kind: "transient", what: `get a Graph token: ${message}` };
+  }
   if (name === "AuthenticationError" || name === "CredentialUnavailableError" || name === "AggregateAuthenticationError" || aadsts) {
     return tokenFailure(aadsts, message, context);
   }

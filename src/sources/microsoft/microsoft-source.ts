@@ -6,14 +6,14 @@
  * delta for it.
  */
 import type { TokenCredential } from "@azure/identity";
-import type { Client } from "@microsoft/microsoft-graph-client";
+import { ResponseType, type Client } from "@microsoft/microsoft-graph-client";
 import type { SourceGroup, SourceSnapshot, SourceUser } from "../../core/model.js";
 import type { DirectorySource, SourceCache, SourceReadOptions } from "../../core/ports.js";
 import { ConcurrencyLimit } from "../../scim/concurrency-limit.js";
 import { DirectoryRead } from "../directory-read.js";
 import { IncompleteReadError, SourceCalls, UnexpectedResponseError, type Page } from "../source-calls.js";
-import { graphClient, type GraphConnection } from "./graph-client.js";
-import { classifyGraphFailure, GRAPH_LISTING_TEXT, isDeltaExpired, type GraphFailureContext, type GraphListing } from "./graph-errors.js";
+import { credentialFor, graphClient, withTokenTimeout, type GraphConnection } from "./graph-client.js";
+import { classifyGraphFailure, GRAPH_LISTING_TEXT, GraphHttpError, isDeltaExpired, type GraphFailureContext, type GraphListing } from "./graph-errors.js";
 import { describeGraphUserIssue, graphUserSchema, toSourceUser } from "./graph-user.js";
 import {
   applyGroupChanges,
@@ -29,7 +29,8 @@ import {
 
 /** The most Graph returns per page of a list. */
 const PAGE_SIZE = 999;
-const GROUP_SELECT = "displayName,mail,description,members";
+/** `visibility`: the members of a HiddenMembership group are not listed without Member.Read.Hidden. */
+const GROUP_SELECT = "displayName,mail,description,visibility,members";
 
 export interface MicrosoftSourceOptions {
   connection: GraphConnection;
@@ -77,7 +78,7 @@ export class MicrosoftSource implements DirectorySource {
 
   constructor(options: MicrosoftSourceOptions) {
     this.#options = options;
-    this.#client = options.client ?? graphClient(options.connection, ...(options.credential ? [options.credential] : []));
+    this.#client = options.client ?? graphClient(options.connection, withTokenTimeout(options.credential ?? credentialFor(options.connection), options.timeoutMs));
     this.#calls = new SourceCalls<GraphFailureContext>({
       classify: classifyGraphFailure,
       describe: (context) => GRAPH_LISTING_TEXT[context.listing],
@@ -102,6 +103,8 @@ export class MicrosoftSource implements DirectorySource {
     const read = new DirectoryRead(options.onProgress);
     const prior = readCache(options.cache, this.#cacheKey());
     const cache = "cache" in prior ? prior.cache : undefined;
+    // A scheduled full read is routine; one forced by a change or damage is worth a word.
+    if ("why" in prior && options.cache) read.warnings.push(`reading the whole directory again: ${prior.why}`);
     const due = (part: { fullReadAt: string } | undefined): string | undefined => {
       if (!part) return "why" in prior ? prior.why : "no earlier read of it is recorded";
       return now.getTime() - Date.parse(part.fullReadAt) >= this.#options.fullSyncEveryMs ? "a full read is due (source.fullSyncEvery)" : undefined;
@@ -222,8 +225,9 @@ export class MicrosoftSource implements DirectorySource {
     progress: string = listing,
   ): Promise<string> {
     const count = read.counter(progress);
+    const seen = new Set<string>();
     let request = first;
-    for (let pages = 0; ; pages++) {
+    for (;;) {
       const page = await this.#calls.call(this.#ctx(listing), () => this.#get(request));
       const entries = valueOf(page);
       apply(entries);
@@ -232,7 +236,9 @@ export class MicrosoftSource implements DirectorySource {
       if (deltaLink) return deltaLink;
       const next = linkOf(page, "@odata.nextLink");
       if (!next) throw new IncompleteReadError(`Graph ended the ${listing} delta without a delta link`);
-      if (pages > 1_000_000) throw new IncompleteReadError(`the ${listing} delta does not end`);
+      // A link seen before would loop forever.
+      if (seen.has(next)) throw new IncompleteReadError(`the ${listing} delta repeated a page`);
+      seen.add(next);
       request = this.#client.api(next);
     }
   }
@@ -254,6 +260,11 @@ export class MicrosoftSource implements DirectorySource {
       return idsOfAssigned(error.partial).users;
     }
     const { users, groups } = idsOfAssigned(assignments);
+    if (users.size === 0 && groups.size === 0) {
+      // More likely the wrong app (or one not yet assigned) than an intent: everyone would be out of scope.
+      read.incomplete("scope.assignedToApp", `no user or group is assigned to the app ${servicePrincipal}; check scope.assignedToApp and the app's Users and groups`);
+      return users;
+    }
     const limit = new ConcurrencyLimit(this.#options.concurrency);
     let fatal: { error: unknown } | undefined;
     await Promise.all(
@@ -293,7 +304,9 @@ export class MicrosoftSource implements DirectorySource {
           .query({ $filter: filter, $select: "id", $top: String(PAGE_SIZE), $count: "true" }),
         read,
       );
-      return idsOf(users);
+      const ids = idsOf(users);
+      if (ids.size === 0) read.incomplete("scope.filter", `${JSON.stringify(filter)} matches no user; check scope.filter`);
+      return ids;
     } catch (error) {
       if (!(error instanceof IncompleteReadError)) throw error;
       read.incomplete("scope.filter", `the users it matches could not be read to the end: ${error.message}`);
@@ -313,9 +326,25 @@ export class MicrosoftSource implements DirectorySource {
     );
   }
 
-  /** One GET with the run's timeout; the Graph client itself has none. */
+  /**
+   * One GET with the run's timeout (the Graph client has none), read raw: the client's own
+   * parsing loses Retry-After on a non-JSON error and calls a body that broke off a failure
+   * of the 200 it came with.
+   */
   async #get(request: ReturnType<Client["api"]>): Promise<GraphPage> {
-    return (await request.options({ signal: AbortSignal.timeout(this.#options.timeoutMs) }).get()) as GraphPage;
+    const response = (await request.responseType(ResponseType.RAW).options({ signal: AbortSignal.timeout(this.#options.timeoutMs) }).get()) as Response;
+    let body: string;
+    try {
+      body = await response.text();
+    } catch (error) {
+      throw new UnexpectedResponseError(`Graph's answer broke off (${(error as Error)?.name ?? "error"})`);
+    }
+    if (!response.ok) throw new GraphHttpError(response.status, body, response.headers.get("retry-after") ?? undefined);
+    try {
+      return JSON.parse(body) as GraphPage;
+    } catch {
+      throw new UnexpectedResponseError("Graph's answer is not JSON");
+    }
   }
 
   #snapshot(userRecordsById: UserRecords, groupRecordsById: GroupRecords, read: DirectoryRead): SourceSnapshot {
@@ -324,16 +353,27 @@ export class MicrosoftSource implements DirectorySource {
     const protectedUserNames: string[] = [];
     for (const [id, record] of Object.entries(userRecordsById)) {
       const parsed = graphUserSchema.safeParse({ id, ...record });
-      if (!parsed.success) {
+      // Unknown is not enabled: such a user is left as the app has them rather than provisioned.
+      const unknownState = parsed.success && typeof parsed.data.accountEnabled !== "boolean";
+      if (!parsed.success || unknownState) {
         const upn = record.userPrincipalName;
-        read.problems.push({ location: `user ${id}`, id, ...(typeof upn === "string" && upn !== "" ? { userName: upn } : {}), reason: describeGraphUserIssue(parsed.error) });
+        const reason = parsed.success ? "has no accountEnabled, so whether the account is enabled is unknown" : describeGraphUserIssue(parsed.error);
+        read.problems.push({ location: `user ${id}`, id, ...(typeof upn === "string" && upn !== "" ? { userName: upn } : {}), reason });
         protectedIds.push(id);
         continue;
       }
       users.push(toSourceUser(parsed.data));
     }
-    const known = new Set([...Object.keys(userRecordsById), ...Object.keys(groupRecordsById)]);
-    const groups: SourceGroup[] = Object.entries(groupRecordsById).map(([id, g]) => {
+    // Graph lists no members of a HiddenMembership group without Member.Read.Hidden: its empty
+    // list would read as "nobody", so such groups are left out (neither provisioned nor used for scope).
+    const hidden = Object.entries(groupRecordsById).filter(([, g]) => g.visibility === "HiddenMembership");
+    if (hidden.length > 0) {
+      const names = hidden.slice(0, 3).map(([id, g]) => text(g.displayName) ?? id);
+      read.warnings.push(`${hidden.length} group(s) have hidden membership and are left out: ${names.join(", ")}${hidden.length > 3 ? ", …" : ""}`);
+    }
+    const visible = Object.entries(groupRecordsById).filter(([, g]) => g.visibility !== "HiddenMembership");
+    const known = new Set([...Object.keys(userRecordsById), ...visible.map(([id]) => id)]);
+    const groups: SourceGroup[] = visible.map(([id, g]) => {
       const group: SourceGroup = { id, displayName: text(g.displayName) ?? text(g.mail) ?? id, members: g.members.filter((m) => known.has(m)) };
       const mail = text(g.mail);
       if (mail) group.email = mail;
