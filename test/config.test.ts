@@ -101,6 +101,7 @@ describe("loadConfig with valid files", () => {
         groups: true,
       },
       state: { path: join(dir, "scimsync.state.json") },
+      log: {},
       scope: {},
       mapping: { user: PRESETS.generic.user, group: PRESETS.generic.group, matching: ["externalId", "userName"] },
       provisionGroups: "scoped",

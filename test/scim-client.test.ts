@@ -550,7 +550,7 @@ describe("errors and response bodies", () => {
 
     expect(error).toBeInstanceOf(TargetAuthError);
     expect(error.status).toBe(401);
-    expect(error.hint).toBe("the target rejected the token: check target.token / reauthorize");
+    expect(error.hint).toBe("the target rejected the token; run `scimsync reauthorize --config <file>` to test and store a new one");
     expect(target.requests[0]!.headers.authorization).toBe(`Bearer ${TOKEN}`);
     for (const text of [error.message, String(error), error.stack ?? "", error.detail ?? "", JSON.stringify(events)]) {
       expect(text).not.toContain(TOKEN);

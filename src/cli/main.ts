@@ -2,8 +2,9 @@ import { Command, Option, CommanderError } from "commander";
 import { VERSION } from "../version.js";
 import { ScimsyncError, ConfigError, TargetError } from "../errors.js";
 import { EXIT, errorBody, exitCodeFor } from "./exit-codes.js";
-import { parseNow, parseOutputFormat, parsePort } from "./options.js";
+import { parseLogFormat, parseNow, parseOutputFormat, parsePort, parseReportFormat, parseSeconds } from "./options.js";
 import { colorEnabled, makeStyle } from "../ui/style.js";
+import { parseTimeBound, parseUsageFormat } from "./options.js";
 
 const DEFAULT_CONFIG = "scimsync.yaml";
 
@@ -15,13 +16,17 @@ function buildProgram(run: (job: () => Promise<number>, json: boolean) => Promis
     .exitOverride();
 
   const outputOption = () => new Option("-o, --output <format>", "human or json").default("human").argParser(parseOutputFormat);
+  const reportOption = () =>
+    new Option("-o, --output <format>", "human, json or markdown (also appended to $GITHUB_STEP_SUMMARY when set)").default("human").argParser(parseReportFormat);
+  const logOption = () => new Option("--log-format <format>", "progress and warnings on stderr: text or json (NDJSON)").default("text").argParser(parseLogFormat);
   const nowOption = () => new Option("--now <time>", "plan as if it were this ISO-8601 time").argParser(parseNow);
 
   program
     .command("plan")
     .description("show what sync would change; writes nothing, not even the state file")
     .option("-c, --config <file>", "config file", DEFAULT_CONFIG)
-    .addOption(outputOption())
+    .addOption(reportOption())
+    .addOption(logOption())
     .option("--exit-code", "exit 0 when there are no changes, 2 when changes are pending, 1 on error")
     .addOption(nowOption())
     .option("--allow-mass-deprovision", "show the plan as sync --allow-mass-deprovision would apply it")
@@ -34,12 +39,35 @@ function buildProgram(run: (job: () => Promise<number>, json: boolean) => Promis
     .command("sync")
     .description("apply the plan to the target and record it in the state file")
     .option("-c, --config <file>", "config file", DEFAULT_CONFIG)
-    .addOption(outputOption())
+    .addOption(reportOption())
+    .addOption(logOption())
     .addOption(nowOption())
     .option("--allow-mass-deprovision", "apply deprovisioning beyond the safety limits, this run only")
     .action(async (opts) => {
       const { syncCommand } = await import("./commands/sync.js");
       await run(() => syncCommand(opts), opts.output === "json");
+    });
+
+  program
+    .command("report")
+    .description("summarise the audit log (log.path): users and groups provisioned, and the failures with their reasons")
+    .option("-c, --config <file>", "config file", DEFAULT_CONFIG)
+    .addOption(new Option("-o, --output <format>", "human, json or csv").default("human").argParser(parseUsageFormat))
+    .addOption(new Option("--since <when>", "start: a duration back from now (30d, 12h) or an ISO-8601 date or time").default(parseTimeBound("30d"), "30d").argParser(parseTimeBound))
+    .addOption(new Option("--until <when>", "end: a duration back from now or an ISO-8601 date or time (default: now)").argParser(parseTimeBound))
+    .action(async (opts) => {
+      const { reportCommand } = await import("./commands/report.js");
+      await run(() => reportCommand(opts), opts.output === "json");
+    });
+
+  program
+    .command("status")
+    .description("show the managed users and groups, the last run, pending deprovisionings and objects that keep failing; reads only")
+    .option("-c, --config <file>", "config file", DEFAULT_CONFIG)
+    .addOption(outputOption())
+    .action(async (opts) => {
+      const { statusCommand } = await import("./commands/status.js");
+      await run(() => statusCommand(opts), opts.output === "json");
     });
 
   const presets = program
@@ -60,6 +88,60 @@ function buildProgram(run: (job: () => Promise<number>, json: boolean) => Promis
       const opts = command.optsWithGlobals<{ output: "human" | "json"; config?: string }>();
       const { showPresetCommand } = await import("./commands/presets.js");
       await run(() => showPresetCommand(name, opts), opts.output === "json");
+    });
+
+  program
+    .command("validate")
+    .description("check the config and that the secrets and files it references exist, offline: no network, no state file")
+    .option("-c, --config <file>", "config file", DEFAULT_CONFIG)
+    .addOption(outputOption())
+    .action(async (opts) => {
+      const { validateCommand } = await import("./commands/validate.js");
+      await run(() => validateCommand(opts), opts.output === "json");
+    });
+
+  program
+    .command("schema")
+    .description("print the config file's JSON Schema (for editors: scimsync schema > config.schema.json)")
+    .action(async () => {
+      const { schemaCommand } = await import("./commands/schema.js");
+      await run(() => schemaCommand(), false);
+    });
+
+  program
+    .command("init")
+    .description("write a commented starter config; asks in a terminal, else takes flags and defaults; never writes a secret")
+    .option("-c, --config <file>", "file to write", DEFAULT_CONFIG)
+    .option("--source <type>", "file, google or microsoft (default file)")
+    .option("--preset <name>", "target.preset (default generic; scimsync presets lists them)")
+    .option("--target-url <url>", "the app's SCIM base URL")
+    .option("--token-env <name>", "environment variable that will hold the SCIM token (default SCIM_TOKEN)")
+    .option("--force", "replace the file if it exists")
+    .action(async (opts) => {
+      const { initCommand } = await import("./commands/init.js");
+      await run(() => initCommand(opts), false);
+    });
+
+  program
+    .command("test-connection")
+    .description("check, in seconds, that the source and the target can be reached and accept their credentials; writes nothing")
+    .option("-c, --config <file>", "config file", DEFAULT_CONFIG)
+    .addOption(outputOption())
+    .addOption(new Option("--timeout <seconds>", "deadline of each request (no retries)").default(5).argParser(parseSeconds))
+    .action(async (opts) => {
+      const { testConnectionCommand } = await import("./commands/test-connection.js");
+      await run(() => testConnectionCommand(opts), opts.output === "json");
+    });
+
+  program
+    .command("reauthorize")
+    .description("test a new target token (or with --source the source's secret) and store it where the config's reference points")
+    .option("-c, --config <file>", "config file", DEFAULT_CONFIG)
+    .option("--token-stdin", "read the new secret from stdin (one trailing newline is dropped) instead of asking without echo")
+    .option("--source", "renew the source's secret instead: a Microsoft client secret, or a Google service account key (JSON on stdin)")
+    .action(async (opts) => {
+      const { reauthorizeCommand } = await import("./commands/reauthorize.js");
+      await run(() => reauthorizeCommand(opts), false);
     });
 
   program

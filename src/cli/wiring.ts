@@ -8,6 +8,7 @@ import { MicrosoftSource } from "../sources/microsoft/microsoft-source.js";
 import { graphUserFields } from "../sources/microsoft/attributes.js";
 import { compileMapping } from "../core/mapping.js";
 import type { DirectorySource } from "../core/ports.js";
+import type { SourceAccessCheck } from "../sources/access-check.js";
 import { ScimClient } from "../scim/client.js";
 import { FileStateStore } from "../state/file-state-store.js";
 import { ConfigError } from "../errors.js";
@@ -47,6 +48,19 @@ export interface PortHooks {
 }
 
 export function portsFrom(config: Config, hooks: PortHooks): RunPorts {
+  const target = targetFrom(config);
+  return {
+    source: sourceFrom(config, hooks),
+    target,
+    store: new FileStateStore(config.state.path, {
+      onWarning: hooks.onWarning,
+      ...(hooks.onLockLost ? { onLockLost: hooks.onLockLost } : {}),
+    }),
+  };
+}
+
+/** The SCIM client for target.*; test-connection and reauthorize hand in a config with other timeouts or token. */
+export function targetFrom(config: Config): ScimClient {
   let ca: string | undefined;
   if (config.target.tls.caFile) {
     try {
@@ -55,7 +69,7 @@ export function portsFrom(config: Config, hooks: PortHooks): RunPorts {
       throw new ConfigError([{ path: "target.tls.caFile", message: `cannot read ${config.target.tls.caFile}: ${(error as Error).message}` }]);
     }
   }
-  const target = new ScimClient({
+  return new ScimClient({
     baseUrl: config.target.url,
     token: config.target.token,
     concurrency: config.target.concurrency,
@@ -67,17 +81,9 @@ export function portsFrom(config: Config, hooks: PortHooks): RunPorts {
     dialect: config.target.dialect,
     ...(ca ? { ca } : {}),
   });
-  return {
-    source: sourceFrom(config, hooks),
-    target,
-    store: new FileStateStore(config.state.path, {
-      onWarning: hooks.onWarning,
-      ...(hooks.onLockLost ? { onLockLost: hooks.onLockLost } : {}),
-    }),
-  };
 }
 
-function sourceFrom(config: Config, hooks: PortHooks): DirectorySource {
+export function sourceFrom(config: Config, hooks: PortHooks): DirectorySource & SourceAccessCheck {
   const source = config.source;
   if (source.type === "file") return new FileSource(source.path);
   const references = compileMapping(config.mapping.user).flatMap((e) => [...e.expression.references, ...(e.fallback?.references ?? [])]);

@@ -157,6 +157,8 @@ export interface Config {
   };
   /** `path` is absolute. */
   state: { path: string };
+  /** `path` is absolute; absent: no audit log is written. */
+  log: { path?: string };
   /**
    * Absent keys do not narrow. `groups`: group display names or ids (any source). `orgUnits`:
    * organisational unit paths without a trailing "/" ("/" is the whole organisation), and
@@ -778,6 +780,7 @@ function buildConfig(file: ConfigFile, dir: string): Config {
       groups: preset.groups,
     },
     state: { path: resolve(dir, file.state.path) },
+    log: file.log.path === undefined ? {} : { path: resolve(dir, file.log.path) },
     scope: buildScope(file.scope),
     mapping: {
       user: mergeEntries(preset.user, userOverrides(preset, file.mapping.user ?? [], target.matchBy)),

@@ -73,7 +73,7 @@ function delay(fallback: "now" | "never") {
     .default(fallback);
 }
 
-export const TOP_LEVEL_KEYS = "source, target, state, scope, provisionGroups, mapping, deprovision and safety";
+export const TOP_LEVEL_KEYS = "source, target, state, log, scope, provisionGroups, mapping, deprovision and safety";
 
 const LOOPBACK_HOSTS = new Set(["localhost", "[::1]"]);
 
@@ -849,6 +849,18 @@ const stateSchema = section(
   "state settings (path)",
 );
 
+const logSchema = section(
+  {
+    path: nonEmptyText("expected the path of the audit log file, relative to this config file")
+      .optional()
+      .describe(
+        "Append every action a sync applies to this NDJSON audit log (relative to this config file), for `scimsync report` and `scimsync status`. " +
+          "It names users and the attributes changed, never their values. Absent: no audit log.",
+      ),
+  },
+  "audit log settings (path)",
+);
+
 const groupRef = z
   .string({
     error: (iss) =>
@@ -948,6 +960,7 @@ export const configSchema = z.strictObject(
     source: sourceSchema,
     target: targetSchema,
     state: stateSchema.prefault({}),
+    log: logSchema.prefault({}),
     scope: scopeSchema.prefault({}),
     provisionGroups: z
       .enum(["all", "scoped", "none"], { error: expecting("expected all, scoped or none") })

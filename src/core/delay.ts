@@ -27,3 +27,8 @@ export function compareDelays(a: Delay, b: Delay): number {
   const bv = b === "never" ? Infinity : b;
   return av === bv ? 0 : av < bv ? -1 : 1;
 }
+
+/** When something that started at `since` (ISO time) with this delay falls due; undefined for never. */
+export function dueAfter(since: string, delay: Delay): Date | undefined {
+  return delay === "never" ? undefined : new Date(Date.parse(since) + delay);
+}

@@ -17,6 +17,7 @@ import type {
 } from "./model.js";
 import { diffAttributes, type CompiledEntry } from "./mapping.js";
 import { compareKeys } from "./compare-keys.js";
+import { dueAfter } from "./delay.js";
 
 export type ReadGroupMembers = "changed" | "always" | "never";
 
@@ -271,8 +272,8 @@ export function planGroupStructure(
     const reason = inDirectory.has(sourceId) ? "outOfScope" : "deleted";
     const since = record.removedSince ?? nowIso;
     record.removedSince = since;
-    if (input.policy.delete === "never") continue;
-    const due = new Date(Date.parse(since) + input.policy.delete);
+    const due = dueAfter(since, input.policy.delete);
+    if (!due) continue;
     if (due.getTime() <= now.getTime()) {
       out.actions.push({ op: "delete", type: "Group", key: record.displayName, sourceId, targetId: target.id, changes: {}, reason });
     } else {

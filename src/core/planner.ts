@@ -18,6 +18,7 @@ import { diffAttributes, type CompiledEntry, type MatchAttribute, type MatchBy }
 import { isInactiveStranger, TargetIndex } from "./target-index.js";
 import { exceedsLimits, judgeSafety } from "./safety.js";
 import { compareKeys } from "./compare-keys.js";
+import { dueAfter } from "./delay.js";
 import { applyRank } from "./apply-phases.js";
 import { planGroupStructure, planMemberships, type GroupPlanInput, type UserFate } from "./group-planner.js";
 
@@ -68,10 +69,6 @@ function cloneUsers(users: Record<string, StateUser>): Record<string, StateUser>
   const out: Record<string, StateUser> = {};
   for (const [id, u] of Object.entries(users)) out[id] = { ...u, conditions: { ...u.conditions } };
   return out;
-}
-
-function dueAt(since: string, delay: number | "never"): Date | undefined {
-  return delay === "never" ? undefined : new Date(Date.parse(since) + delay);
 }
 
 /**
@@ -211,8 +208,8 @@ export function planChanges(input: PlanInput): Plan {
     const since = record.conditions[reason] ?? backdated ?? nowIso;
     record.conditions = { [reason]: since };
     const rule = input.policy[reason];
-    let deleteDue = dueAt(since, rule.delete);
-    const suspendDue = dueAt(since, rule.suspend);
+    let deleteDue = dueAfter(since, rule.delete);
+    const suspendDue = dueAfter(since, rule.suspend);
     if (backdated && deleteDue && deleteDue.getTime() <= nowMs) {
       // Learned late (scimsync was not running, or failing closed): a hard delete is never the
       // first thing done to such an account. It is shown as due now and done by the next run.

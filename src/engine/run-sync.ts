@@ -277,6 +277,8 @@ export interface SyncReport {
   authError?: TargetAuthError;
   /** The state could not be saved after actions were applied: the report still says what was done. */
   saveError?: unknown;
+  /** The run as recorded in the state's lastRun (also when that save failed). */
+  lastRun: RunRecord;
 }
 
 /**
@@ -364,7 +366,7 @@ export async function runSync(settings: RunSettings, ports: RunPorts, options: S
       counts[key] = (counts[key] ?? 0) + 1;
     }
     const lastRun: RunRecord = { runId: options.runId, startedAt, finishedAt: options.clock().toISOString(), result, counts };
-    const report: SyncReport = { plan, problems: prepared.problems, results: outcome.results, result, interrupted: outcome.interrupted };
+    const report: SyncReport = { plan, problems: prepared.problems, results: outcome.results, result, interrupted: outcome.interrupted, lastRun };
     if (outcome.authError) report.authError = outcome.authError;
 
     // The final save is tried even when a checkpoint failed: it holds every applied action.

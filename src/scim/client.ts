@@ -5,12 +5,13 @@
 import type { PatchOperation } from "../core/mapping.js";
 import type { TargetGroup, TargetUser } from "../core/model.js";
 import type { GroupTarget, UserTarget } from "../core/ports.js";
-import { TargetError } from "../errors.js";
+import { TargetAuthError, TargetError } from "../errors.js";
 import { toEntraLegacyOperations } from "./dialect.js";
 import { equalityFilter } from "./filter.js";
 import { toTargetGroup } from "./group-resource.js";
 import { toListPage } from "./list-response.js";
 import { collectListing } from "./listing.js";
+import { toServiceProviderSummary, type ServiceProviderSummary } from "./service-provider-config.js";
 import { ScimTransport, type RequestEvent } from "./transport.js";
 import { defaultUserAgent } from "./user-agent.js";
 import { toTargetUser } from "./user-resource.js";
@@ -20,6 +21,7 @@ export { escapeFilterValue } from "./filter.js";
 export { toTargetGroup } from "./group-resource.js";
 export { toTargetUser } from "./user-resource.js";
 export type { RequestEvent } from "./transport.js";
+export type { ServiceProviderSummary } from "./service-provider-config.js";
 
 /**
  * How the target wants changes written. `patch`: RFC 7644 PATCH. `put`: the engine sends whole
@@ -221,6 +223,66 @@ export class ScimClient implements UserTarget, GroupTarget {
   async deleteGroup(id: string): Promise<void> {
     // A 404 is what a repeated DELETE gets once the first one went through.
     await this.#transport.send({ method: "DELETE", path: groupPath(id), acceptStatuses: [404], notFoundHint: BASE_URL_HINT });
+  }
+
+  /**
+   * Entra's Test Connection: a userName filter that can match nobody must answer 200 with an
+   * empty list, which proves the token is accepted and the filters scimsync relies on work.
+   * Then one unfiltered page of one user, for the number of users the target reports; that
+   * page is a courtesy, so only an auth failure on it counts.
+   */
+  async checkUserAccess(unusedUserName: string): Promise<{ totalUsers?: number }> {
+    const { json } = await this.#transport.send({
+      method: "GET",
+      path: "/Users",
+      query: { filter: equalityFilter("userName", unusedUserName), startIndex: 1, count: 1 },
+      notFoundHint: BASE_URL_HINT,
+    });
+    const page = toListPage("GET /Users", json);
+    const matched = Math.max(page.totalResults, page.resources.length);
+    if (matched > 0) {
+      throw new TargetError(`GET /Users: a filter on a userName nobody has matched ${matched} user(s) instead of none`, {
+        status: 200,
+        hint: "the target seems to ignore SCIM filters; scimsync needs userName eq \"...\" filters to find existing accounts",
+      });
+    }
+    try {
+      const { json: all } = await this.#transport.send({ method: "GET", path: "/Users", query: { startIndex: 1, count: 1 } });
+      return { totalUsers: toListPage("GET /Users", all).totalResults };
+    } catch (error) {
+      if (error instanceof TargetAuthError) throw error;
+      return {};
+    }
+  }
+
+  /** GET /ServiceProviderConfig; undefined when the target has none (a 404 or 501, as many apps answer). */
+  async getServiceProviderConfig(): Promise<ServiceProviderSummary | undefined> {
+    try {
+      const { json } = await this.#transport.send({ method: "GET", path: "/ServiceProviderConfig" });
+      return toServiceProviderSummary(json);
+    } catch (error) {
+      if (error instanceof TargetError && (error.status === 404 || error.status === 501)) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Whether the target serves /Groups, and how many it reports: the first page of a listing
+   * (one group, without members) answers it the way listGroups tells; a 404 or 501 means no groups.
+   */
+  async countGroups(): Promise<number | undefined> {
+    try {
+      const { json } = await this.#transport.send({
+        method: "GET",
+        path: "/Groups",
+        query: { excludedAttributes: "members", startIndex: 1, count: 1 },
+        notFoundHint: BASE_URL_HINT,
+      });
+      return toListPage("GET /Groups", json).totalResults;
+    } catch (error) {
+      if (error instanceof TargetError && (error.status === 404 || error.status === 501)) return undefined;
+      throw error;
+    }
   }
 
   /** HTTP requests sent so far, retries included. */

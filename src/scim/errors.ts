@@ -6,7 +6,12 @@ import { TargetAuthError, TargetError } from "../errors.js";
 
 const SCIM_ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error";
 
-export const AUTH_HINT = "the target rejected the token: check target.token / reauthorize";
+/** What to do about a 401 or 403; the config file is not known down here, so callers that know it say it. */
+export function authHint(configFile = "<file>"): string {
+  return `the target rejected the token; run \`scimsync reauthorize --config ${configFile}\` to test and store a new one`;
+}
+
+export const AUTH_HINT = authHint();
 
 export interface ScimErrorBody {
   status?: number;

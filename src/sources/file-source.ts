@@ -9,11 +9,12 @@ import { parse as parseCsv, type CsvError } from "csv-parse/sync";
 import { SOURCE_USER_ATTRIBUTES, type SourceAddress, type SourceProblem, type SourceSnapshot } from "../core/model.js";
 import type { DirectorySource } from "../core/ports.js";
 import { SourceError } from "../errors.js";
+import type { SourceAccess, SourceAccessCheck } from "./access-check.js";
 import { toSnapshot, type DirectoryRecords, type UserRecord } from "./file-records.js";
 
 const SHAPE_HINT = "see examples/directory.json and examples/directory.csv for the expected shape";
 
-export class FileSource implements DirectorySource {
+export class FileSource implements DirectorySource, SourceAccessCheck {
   private readonly path: string;
 
   constructor(path: string) {
@@ -31,6 +32,16 @@ export class FileSource implements DirectorySource {
     const text = stripBom(await this.readText());
     const records = extension === ".csv" ? readCsvRecords(text, this.path) : readJsonRecords(text, this.path);
     return toSnapshot(records);
+  }
+
+  /** The whole file, read as a run reads it: a file has no credentials, only a path and a format. */
+  async checkAccess(): Promise<SourceAccess> {
+    try {
+      return { status: "ok", users: (await this.read()).users.length };
+    } catch (error) {
+      if (error instanceof SourceError) return { status: "unavailable", error };
+      throw error;
+    }
   }
 
   private async readText(): Promise<string> {

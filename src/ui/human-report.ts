@@ -1,5 +1,5 @@
 import type { ActionOp } from "../core/model.js";
-import type { JsonReport } from "./report.js";
+import { REPORT_SECTIONS, type JsonReport } from "./report.js";
 import type { Style } from "./style.js";
 import { ENTERPRISE_USER as ENTERPRISE } from "../core/mapping.js";
 
@@ -85,20 +85,7 @@ export function renderHumanReport(report: JsonReport, style: Style): string {
     out.push("");
   }
 
-  // In the order a sync applies them.
-  const sections: Array<["User" | "Group", ActionOp]> = [
-    ["User", "unsuspend"],
-    ["User", "update"],
-    ["User", "create"],
-    ["Group", "create"],
-    ["Group", "update"],
-    ["Group", "add-members"],
-    ["Group", "remove-members"],
-    ["User", "suspend"],
-    ["User", "delete"],
-    ["Group", "delete"],
-  ];
-  for (const [type, op] of sections) {
+  for (const [type, op] of REPORT_SECTIONS) {
     const items = report.actions.filter((a) => a.op === op && a.type === type);
     if (items.length === 0) continue;
     const heading = type === "Group" ? `Groups: ${HEADINGS[op].toLowerCase()}` : HEADINGS[op];

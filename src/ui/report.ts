@@ -40,6 +40,20 @@ export interface JsonReport {
   error?: { kind: string; message: string; hint?: string };
 }
 
+/** The report's sections in the order a sync applies them; every view lists actions this way. */
+export const REPORT_SECTIONS: ReadonlyArray<readonly ["User" | "Group", ActionOp]> = [
+  ["User", "unsuspend"],
+  ["User", "update"],
+  ["User", "create"],
+  ["Group", "create"],
+  ["Group", "update"],
+  ["Group", "add-members"],
+  ["Group", "remove-members"],
+  ["User", "suspend"],
+  ["User", "delete"],
+  ["Group", "delete"],
+];
+
 type UserOp = "create" | "update" | "suspend" | "unsuspend" | "delete";
 type GroupOp = "create" | "update" | "delete" | "add-members" | "remove-members";
 const GROUP_OPS: readonly GroupOp[] = ["create", "update", "delete", "add-members", "remove-members"];

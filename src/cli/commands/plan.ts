@@ -1,12 +1,13 @@
 import { loadConfig } from "../../config/load-config.js";
 import { preparePlan } from "../../engine/run-sync.js";
 import { portsFrom, settingsFrom } from "../wiring.js";
-import { buildReport, makeOutput, type OutputFormat } from "../output.js";
+import { buildReport, makeOutput, type LogFormat, type OutputFormat } from "../output.js";
 import { EXIT } from "../exit-codes.js";
 
 export interface PlanCommandOptions {
   config: string;
   output: OutputFormat;
+  logFormat?: LogFormat;
   exitCode?: boolean;
   now?: Date;
   allowMassDeprovision?: boolean;
@@ -14,7 +15,7 @@ export interface PlanCommandOptions {
 
 /** Shows what `sync` would do. Reads everything, writes nothing: not even the state file. */
 export async function planCommand(options: PlanCommandOptions): Promise<number> {
-  const out = makeOutput(options.output);
+  const out = makeOutput(options.output, options.logFormat ? { logFormat: options.logFormat } : {});
   const { config, warnings } = await loadConfig(options.config);
   for (const w of warnings) out.warn(w);
   const ports = portsFrom(config, { onWarning: out.warn });

@@ -7,7 +7,7 @@ import { makeOutput, type OutputFormat } from "../output.js";
 import { colorEnabled, makeStyle } from "../../ui/style.js";
 
 export interface PresetsCommandOptions {
-  output: OutputFormat;
+  output: Exclude<OutputFormat, "markdown">;
 }
 
 export interface PresetShowOptions extends PresetsCommandOptions {

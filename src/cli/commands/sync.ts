@@ -3,12 +3,14 @@ import { loadConfig } from "../../config/load-config.js";
 import { runSync } from "../../engine/run-sync.js";
 import { isSafetyStop } from "../../core/safety.js";
 import { portsFrom, settingsFrom } from "../wiring.js";
-import { buildReport, makeOutput, type OutputFormat } from "../output.js";
+import { buildReport, makeOutput, type LogFormat, type OutputFormat } from "../output.js";
 import { EXIT, errorBody, exitCodeFor } from "../exit-codes.js";
+import { abortedRun, AuditLog, finishedRun } from "../../audit/audit-log.js";
 
 export interface SyncCommandOptions {
   config: string;
   output: OutputFormat;
+  logFormat?: LogFormat;
   now?: Date;
   allowMassDeprovision?: boolean;
 }
@@ -18,7 +20,9 @@ export interface SyncCommandOptions {
  * finish, saves the state and exits 130; a second Ctrl-C leaves at once.
  */
 export async function syncCommand(options: SyncCommandOptions): Promise<number> {
-  const out = makeOutput(options.output);
+  // One id for the run's log lines, its audit lines and its state record.
+  const runId = randomUUID();
+  const out = makeOutput(options.output, { runId, ...(options.logFormat ? { logFormat: options.logFormat } : {}) });
   const { config, warnings } = await loadConfig(options.config);
   for (const w of warnings) out.warn(w);
   const abort = new AbortController();
@@ -38,16 +42,28 @@ export async function syncCommand(options: SyncCommandOptions): Promise<number> 
   process.on("SIGTERM", onSignal);
   const fixedNow = options.now;
   if (fixedNow) out.warn(`the clock is set to ${fixedNow.toISOString()}: deprovisioning timers started by this run count from then`);
+  const clock = () => fixedNow ?? new Date();
+  const startedAt = clock().toISOString();
+  const audit = config.log.path ? new AuditLog(config.log.path, { runId, clock, onWarning: out.warn }) : undefined;
   try {
     const report = await runSync(settingsFrom(config), ports, {
       now: fixedNow ?? new Date(),
-      clock: () => fixedNow ?? new Date(),
+      clock,
       allowMassDeprovision: options.allowMassDeprovision ?? false,
-      onEvent: out.progress,
+      onEvent: audit
+        ? (event) => {
+            out.progress(event);
+            audit.onEvent(event);
+          }
+        : out.progress,
       signal: abort.signal,
-      runId: randomUUID(),
+      runId,
       fixedNow: fixedNow !== undefined,
+    }).catch(async (error: unknown) => {
+      await audit?.close(abortedRun(error, startedAt));
+      throw error;
     });
+    await audit?.close(finishedRun(report));
     const json = buildReport("sync", config.target.url, report.plan, report.results, report.problems, report.result);
     json.stateSaved = report.saveError === undefined;
     if (report.saveError) {

@@ -14,6 +14,7 @@ import { SourceCalls, IncompleteReadError, UnexpectedResponseError, type Page } 
 import { classifyGoogleFailure, LISTING_TEXT, type FailureContext, type GoogleListing } from "./google-errors.js";
 import { describeUserIssue, googleUserSchema, toSourceUser, type GoogleUser } from "./google-user.js";
 import { DirectoryRead } from "../directory-read.js";
+import { probeAccess, type SourceAccess, type SourceAccessCheck } from "../access-check.js";
 import { googleSourceScope } from "./google-scope.js";
 import { toSourceGroups, type RawGroup, type RawMember } from "./google-groups.js";
 
@@ -60,7 +61,7 @@ export interface GoogleSourceOptions {
   client?: admin_directory_v1.Admin;
 }
 
-export class GoogleSource implements DirectorySource {
+export class GoogleSource implements DirectorySource, SourceAccessCheck {
   readonly #options: GoogleSourceOptions;
   readonly #directory: admin_directory_v1.Admin;
   readonly #calls: SourceCalls<FailureContext>;
@@ -120,6 +121,20 @@ export class GoogleSource implements DirectorySource {
       groupsAndMembers,
     ]);
     return this.#snapshot(read, { users, queried, deleted, orgUnits, groups });
+  }
+
+  /** One page of one user, ids only: the credentials, the delegation and source.customer work. */
+  async checkAccess(): Promise<SourceAccess> {
+    return probeAccess(async () => {
+      const users = await this.#calls.call(this.#ctx("users"), async () => {
+        const response = await this.#directory.users.list(
+          { customer: this.#options.customer, maxResults: 1, fields: "kind,users(id)" },
+          this.#methodOptions(),
+        );
+        return listOf(response.data, "users");
+      });
+      return users.length;
+    });
   }
 
   #methodOptions() {

@@ -11,6 +11,7 @@ import type { SourceGroup, SourceSnapshot, SourceUser } from "../../core/model.j
 import type { DirectorySource, SourceCache, SourceReadOptions } from "../../core/ports.js";
 import { ConcurrencyLimit } from "../../scim/concurrency-limit.js";
 import { DirectoryRead } from "../directory-read.js";
+import { probeAccess, type SourceAccess, type SourceAccessCheck } from "../access-check.js";
 import { IncompleteReadError, SourceCalls, UnexpectedResponseError, type Page } from "../source-calls.js";
 import { credentialFor, graphClient, withTokenTimeout, type GraphConnection } from "./graph-client.js";
 import { classifyGraphFailure, GRAPH_LISTING_TEXT, GraphHttpError, isDeltaExpired, type GraphFailureContext, type GraphListing } from "./graph-errors.js";
@@ -71,7 +72,7 @@ interface Part<R> {
   how: "full" | "changes" | "failed";
 }
 
-export class MicrosoftSource implements DirectorySource {
+export class MicrosoftSource implements DirectorySource, SourceAccessCheck {
   readonly #options: MicrosoftSourceOptions;
   readonly #client: Client;
   readonly #calls: SourceCalls<GraphFailureContext>;
@@ -128,6 +129,14 @@ export class MicrosoftSource implements DirectorySource {
     if (!kept) return snapshot;
     const next: GraphCache = { kind: CACHE_KIND, version: 1, key: this.#cacheKey(), users: kept, ...(keptGroups ? { groups: keptGroups } : {}) };
     return { ...snapshot, cache: next };
+  }
+
+  /** A token, then one page of one user (ids only): the credential, the tenant and User.Read.All work. */
+  async checkAccess(): Promise<SourceAccess> {
+    return probeAccess(async () => {
+      const users = await this.#calls.call(this.#ctx("users"), async () => valueOf(await this.#get(this.#client.api("/users").query({ $select: "id", $top: "1" }))));
+      return users.length;
+    });
   }
 
   /** Tenant, Graph host and what is selected: a cache made for anything else cannot be continued. */
