@@ -112,6 +112,7 @@ describe("loadConfig with valid files", () => {
       },
       groupDeprovision: { delete: "never" },
       safety: { maxDeprovisions: 50, maxDeprovisionPercent: 20 },
+      notify: {},
     });
   });
 

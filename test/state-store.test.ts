@@ -581,15 +581,15 @@ describe("versions and migrations", () => {
     expect(error.message).toContain("groups");
   });
 
-  it("given a version 4 file, when read, then it is refused as written by a newer scimsync", async () => {
-    await writeFile(statePath, JSON.stringify({ version: 4, serial: 1, targetUrl: TARGET, users: {}, groups: {} }));
+  it("given a version 5 file, when read, then it is refused as written by a newer scimsync", async () => {
+    await writeFile(statePath, JSON.stringify({ version: 5, serial: 1, targetUrl: TARGET, users: {}, groups: {} }));
     const error = await catchError(aStore().read(TARGET));
     expect(error).toBeInstanceOf(StateError);
-    expect(error.message).toBe(`state file ${statePath} was written by a newer scimsync (version 4); upgrade scimsync`);
-    expect((error as StateError).hint).toBe("this scimsync reads state versions up to 3; the file was left untouched");
+    expect(error.message).toBe(`state file ${statePath} was written by a newer scimsync (version 5); upgrade scimsync`);
+    expect((error as StateError).hint).toBe("this scimsync reads state versions up to 4; the file was left untouched");
   });
 
-  it("given a version 2 file, when read and written, then it becomes version 3 with nothing lost", async () => {
+  it("given a version 2 file, when read and written, then it becomes the current version with nothing lost", async () => {
     const v2 = { version: 2, serial: 3, targetUrl: TARGET, users: { s1: { targetId: "t1", userName: "ada@example.com", origin: "created", since: "2026-01-01T00:00:00Z", conditions: {} } }, groups: {} };
     await writeFile(statePath, JSON.stringify(v2));
     const store = aStore();
@@ -599,7 +599,7 @@ describe("versions and migrations", () => {
     await store.unlock();
 
     const onDisk = JSON.parse(await readFile(statePath, "utf8"));
-    expect(onDisk).toMatchObject({ version: 3, serial: 4, users: v2.users, groups: {}, source: { kind: "microsoft", note: "kept" } });
+    expect(onDisk).toMatchObject({ version: STATE_VERSION, serial: 4, users: v2.users, groups: {}, source: { kind: "microsoft", note: "kept" } });
     expect((await aStore().read(TARGET)).state.sourceCache).toEqual({ kind: "microsoft", note: "kept" });
   });
 

@@ -76,7 +76,7 @@ describe("buildStatus", () => {
         { op: "suspend", type: "User", key: "ada@example.com", reason: "deleted", since: iso(0), due: iso(days(1)) },
         { op: "delete", type: "User", key: "ada@example.com", reason: "deleted", since: iso(0), due: iso(days(30)) },
       ],
-      failing: [{ type: "User", key: "bo@example.com", attempts: 1, lastError: "400: nope" }],
+      failing: [{ type: "User", key: "bo@example.com", attempts: 1, lastError: "400: nope", source: "audit-log" }],
     });
     expect(Object.keys(status)).toEqual(["managed", "lastRun", "pending", "failing"]);
   });

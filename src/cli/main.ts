@@ -1,4 +1,4 @@
-import { Command, Option, CommanderError } from "commander";
+import { Command, Option, CommanderError, InvalidArgumentError } from "commander";
 import { VERSION } from "../version.js";
 import { ScimsyncError, ConfigError, TargetError } from "../errors.js";
 import { EXIT, errorBody, exitCodeFor } from "./exit-codes.js";
@@ -20,6 +20,7 @@ function buildProgram(run: (job: () => Promise<number>, json: boolean) => Promis
     new Option("-o, --output <format>", "human, json or markdown (also appended to $GITHUB_STEP_SUMMARY when set)").default("human").argParser(parseReportFormat);
   const logOption = () => new Option("--log-format <format>", "progress and warnings on stderr: text or json (NDJSON)").default("text").argParser(parseLogFormat);
   const nowOption = () => new Option("--now <time>", "plan as if it were this ISO-8601 time").argParser(parseNow);
+  const userOption = (what: string) => new Option("--user <userName>", what).argParser(parseUserName);
 
   program
     .command("plan")
@@ -30,6 +31,8 @@ function buildProgram(run: (job: () => Promise<number>, json: boolean) => Promis
     .option("--exit-code", "exit 0 when there are no changes, 2 when changes are pending, 1 on error")
     .addOption(nowOption())
     .option("--allow-mass-deprovision", "show the plan as sync --allow-mass-deprovision would apply it")
+    .option("--retry-now", "show the plan as sync --retry-now would apply it")
+    .addOption(userOption("show only this person's part of the plan (a userName as the directory or the app has it)"))
     .action(async (opts) => {
       const { planCommand } = await import("./commands/plan.js");
       await run(() => planCommand(opts), opts.output === "json");
@@ -43,6 +46,8 @@ function buildProgram(run: (job: () => Promise<number>, json: boolean) => Promis
     .addOption(logOption())
     .addOption(nowOption())
     .option("--allow-mass-deprovision", "apply deprovisioning beyond the safety limits, this run only")
+    .option("--retry-now", "try users and groups that failed before now, without waiting for their next attempt (escrow), this run only")
+    .addOption(userOption("provision one person now (on demand): apply only their changes, step by step"))
     .action(async (opts) => {
       const { syncCommand } = await import("./commands/sync.js");
       await run(() => syncCommand(opts), opts.output === "json");
@@ -156,6 +161,11 @@ function buildProgram(run: (job: () => Promise<number>, json: boolean) => Promis
     });
 
   return program;
+}
+
+function parseUserName(value: string): string {
+  if (value.trim() === "") throw new InvalidArgumentError("give a userName, e.g. --user ada@example.com.");
+  return value.trim();
 }
 
 /** Prints an error the way its kind deserves; returns the exit code. Secrets never reach here. */

@@ -6,6 +6,8 @@ import type { EventSink } from "../engine/events.js";
 import { renderMarkdownReport } from "../ui/markdown-report.js";
 import { ndjsonLog } from "../ui/ndjson-log.js";
 import { appendFileSync } from "node:fs";
+import { liveSink, type LiveSink, type Screen } from "../ui/live/live-sink.js";
+import { wantsLiveView } from "../ui/live/wants-live-view.js";
 import { randomUUID } from "node:crypto";
 
 /** markdown: plan and sync only (a PR comment, a change ticket). */
@@ -18,6 +20,8 @@ export interface OutputOptions {
   logFormat?: LogFormat;
   /** The run's id, carried by every NDJSON line. */
   runId?: string;
+  /** A live view on this screen instead of progress lines (see makeRunOutput). */
+  live?: { command: "plan" | "sync"; screen: Screen };
 }
 
 /** Where a command's words go: the report on stdout, progress and warnings on stderr. */
@@ -29,6 +33,12 @@ export interface Output {
   warn(message: string): void;
   /** A fatal error after the report was printed (the exit code says the rest). */
   fail(message: string, hint?: string): void;
+  /**
+   * Ends the live view, if there is one, leaving its last frame on the terminal; later words are
+   * plain lines. report() and fail() close it themselves; call it in `finally` for the other ways
+   * out. Safe to call more than once.
+   */
+  close(): void;
 }
 
 export function makeOutput(format: OutputFormat, options: OutputOptions = {}): Output {
@@ -37,29 +47,48 @@ export function makeOutput(format: OutputFormat, options: OutputOptions = {}): O
   const writeErr = (line: string) => process.stderr.write(line + "\n");
   const runId = options.runId ?? randomUUID();
   const jsonLog = options.logFormat === "json" ? ndjsonLog(writeErr, { runId }) : undefined;
-  const warn = jsonLog
-    ? (message: string) => jsonLog({ type: "warning", message })
-    : (message: string) => writeErr(errStyle("yellow", `warning: ${message}`));
+  const warnLine = (message: string) => writeErr(errStyle("yellow", `warning: ${message}`));
+  const live: LiveSink | undefined = options.live
+    ? liveSink({ ...options.live, write: (text) => process.stderr.write(text), writeWarning: warnLine })
+    : undefined;
+  const warn = jsonLog ? (message: string) => jsonLog({ type: "warning", message }) : (live?.warn ?? warnLine);
   // JSON mode keeps stderr for warnings and errors only: scripts parse stdout, cron mails stderr.
   // NDJSON logs are asked for on purpose, so they come whatever the report's format.
   const progress: EventSink =
-    jsonLog ?? (format !== "human" || options.quiet ? (e) => (e.type === "warning" ? warn(e.message) : undefined) : lineProgress(writeErr, errStyle));
+    jsonLog ??
+    live?.progress ??
+    (format !== "human" || options.quiet ? (e) => (e.type === "warning" ? warn(e.message) : undefined) : lineProgress(writeErr, errStyle));
   return {
     format,
     style: outStyle,
     progress,
     warn,
+    close: () => live?.close(),
     fail(message, hint) {
+      live?.close();
       writeErr(errStyle(["bold", "red"], "error: ") + message);
       if (hint) writeErr(errStyle("dim", `  hint: ${hint}`));
     },
     report(report) {
+      // The view's final frame first: the report must not land in the middle of a live frame.
+      live?.finish(report);
       if (format === "json") process.stdout.write(JSON.stringify(report, null, 2) + "\n");
       else if (format === "markdown") process.stdout.write(renderMarkdownReport(report) + "\n");
       else process.stdout.write(renderHumanReport(report, outStyle));
       appendStepSummary(report, warn);
     },
   };
+}
+
+/**
+ * The output of plan and sync: makeOutput, with the live view when a person watches a terminal
+ * (wantsLiveView). Ink is imported only then; a pipe, cron or CI never loads it.
+ */
+export async function makeRunOutput(format: OutputFormat, command: "plan" | "sync", options: Omit<OutputOptions, "live"> = {}): Promise<Output> {
+  const context = { format, logFormat: options.logFormat, quiet: options.quiet, stdout: process.stdout, stderr: process.stderr, env: process.env };
+  if (!wantsLiveView(context)) return makeOutput(format, options);
+  const { inkScreen } = await import("../ui/live/ink-screen.js");
+  return makeOutput(format, { ...options, live: { command, screen: inkScreen(process.stderr, colorEnabled(process.stderr)) } });
 }
 
 export { buildReport };

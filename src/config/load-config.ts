@@ -54,6 +54,7 @@ import {
   URL_RULE,
   userMappingSchema,
   type ConfigFile,
+  type NotifyTrigger,
   type SourceType,
 } from "./schema.js";
 import { describeFsError, resolveSecretRefs } from "./secret-refs.js";
@@ -175,6 +176,15 @@ export interface Config {
   deprovision: DeprovisionPolicy;
   groupDeprovision: GroupDeprovisionRule;
   safety: { maxDeprovisions: number; maxDeprovisionPercent: number };
+  /** `webhook` absent: no notifications. */
+  notify: { webhook?: WebhookConfig };
+}
+
+export interface WebhookConfig {
+  /** The resolved URL, a secret (it carries the webhook's token). Never log it. */
+  url: string;
+  /** When it is called; `always` covers every run. */
+  on: NotifyTrigger[];
 }
 
 const HINT = "fix the keys listed above; config.example.yaml shows every key with its default";
@@ -742,6 +752,11 @@ function collectWarnings(file: ConfigFile, root: unknown, references: ReadonlyMa
       warnings.push("source.certificatePassword is written in the config file; prefer ${env:NAME} so the password stays out of it");
     }
   }
+  if (file.notify.webhook !== undefined && !references.has("notify.webhook.url")) {
+    warnings.push(
+      "notify.webhook.url is written in the config file; prefer ${env:NAME} or ${file:PATH}: a webhook URL carries the token that lets anyone post to the channel",
+    );
+  }
   const url = new URL(file.target.url.trim());
   if (url.protocol === "http:" && !isLoopbackHost(url.hostname)) {
     warnings.push(`target.url uses http:// to ${url.hostname} (target.allowInsecureHttp: true): the token travels unencrypted`);
@@ -793,6 +808,7 @@ function buildConfig(file: ConfigFile, dir: string): Config {
     ) as DeprovisionPolicy,
     groupDeprovision: { delete: parseDelay(file.deprovision.groups.delete) ?? "never" },
     safety: { ...file.safety },
+    notify: file.notify.webhook === undefined ? {} : { webhook: { url: file.notify.webhook.url.trim(), on: [...new Set(file.notify.webhook.on)] } },
   };
 }
 

@@ -27,6 +27,8 @@ export const SECRET_KEYS: ReadonlySet<string> = new Set([
   "source.accessToken",
   "source.clientSecret",
   "source.certificatePassword",
+  // Slack and Teams webhook URLs carry the token that lets anyone post to the channel.
+  "notify.webhook.url",
 ]);
 
 export const URL_RULE =
@@ -73,7 +75,7 @@ function delay(fallback: "now" | "never") {
     .default(fallback);
 }
 
-export const TOP_LEVEL_KEYS = "source, target, state, log, scope, provisionGroups, mapping, deprovision and safety";
+export const TOP_LEVEL_KEYS = "source, target, state, log, scope, provisionGroups, mapping, deprovision, safety and notify";
 
 const LOOPBACK_HOSTS = new Set(["localhost", "[::1]"]);
 
@@ -955,6 +957,54 @@ const safetySchema = section(
   "safety limits (maxDeprovisions, maxDeprovisionPercent)",
 );
 
+/** When notify.webhook is called; `always` after every sync. */
+export const NOTIFY_TRIGGERS = ["failed", "safety-stop", "auth", "always"] as const;
+export type NotifyTrigger = (typeof NOTIFY_TRIGGERS)[number];
+export const DEFAULT_NOTIFY_TRIGGERS: readonly NotifyTrigger[] = ["failed", "safety-stop", "auth"];
+
+export const WEBHOOK_URL_RULE =
+  "must be an absolute https:// URL (http:// is allowed only for 127.0.0.1/localhost/[::1], e.g. a test server)";
+
+/** What is wrong with notify.webhook.url. Never quotes the URL: its path or query is the webhook's secret. */
+export function describeWebhookUrlProblem(text: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(text.trim());
+  } catch {
+    return WEBHOOK_URL_RULE;
+  }
+  if (url.protocol === "https:") return undefined;
+  if (url.protocol === "http:" && isLoopbackHost(url.hostname)) return undefined;
+  return WEBHOOK_URL_RULE;
+}
+
+const TRIGGERS_EXPECTED = "expected a list of failed, safety-stop and auth, e.g. [failed, safety-stop, auth], or [always]";
+
+const notifySchema = section(
+  {
+    webhook: section(
+      {
+        url: z
+          .string({ error: expecting(`expected the incoming webhook URL (Slack, Teams...), best written as \${env:NAME}; it ${WEBHOOK_URL_RULE}`) })
+          .refine((s) => describeWebhookUrlProblem(s) === undefined, { error: () => WEBHOOK_URL_RULE })
+          .describe("The incoming webhook URL (Slack, Microsoft Teams, ...). It is a secret: write it as ${env:NAME} or ${file:PATH}."),
+        on: z
+          .array(z.enum(NOTIFY_TRIGGERS, { error: `expected failed, safety-stop, auth or always, got ${GOT}` }), { error: expecting(TRIGGERS_EXPECTED) })
+          .min(1, { error: `must not be empty; ${TRIGGERS_EXPECTED}; to notify never, remove notify.webhook` })
+          .default([...DEFAULT_NOTIFY_TRIGGERS])
+          .describe(
+            "When a sync posts its summary: failed (actions failed, users held, or the run ended with an error), safety-stop (a safety limit " +
+              "held deprovisioning back, or the run failed closed), auth (the target rejected the token), always (after every sync). Default: [failed, safety-stop, auth].",
+          ),
+      },
+      "the webhook to call (url, on)",
+    )
+      .optional()
+      .describe("POST a JSON summary ({text, scimsync}) to this webhook after a sync, e.g. a Slack or Teams channel's incoming webhook."),
+  },
+  "notifications (webhook)",
+);
+
 export const configSchema = z.strictObject(
   {
     source: sourceSchema,
@@ -971,6 +1021,7 @@ export const configSchema = z.strictObject(
     mapping: mappingSchema.prefault({}),
     deprovision: deprovisionSchema.prefault({}),
     safety: safetySchema.prefault({}),
+    notify: notifySchema.prefault({}),
   },
   {
     error: (iss) => {

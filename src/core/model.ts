@@ -229,6 +229,29 @@ export interface SyncState {
    * trusted for membership; false, it has been seen returning members; absent, not known yet.
    */
   groupMembersHidden?: boolean;
+  /**
+   * Objects whose actions failed in the runs before, keyed `User:<sourceId>` or
+   * `Group:<sourceId>` (see escrow.ts): retried with a growing pause. Absent: none failing.
+   */
+  failures?: Record<string, FailureRecord>;
+}
+
+/**
+ * The consecutive failed runs of one user's or group's actions: identifiers, times and the
+ * error as the report showed it, never attribute values.
+ */
+export interface FailureRecord {
+  /** The userName or the group's displayName when it last failed, for people reading status. */
+  name: string;
+  /** The action that failed last (the first failed one of that run, in apply order). */
+  op: ActionOp;
+  /** Runs in a row in which an action of this object failed. */
+  attempts: number;
+  firstFailedAt: string;
+  lastFailedAt: string;
+  lastError: string;
+  /** ISO time before which the object's actions wait (are held), unless a sync runs with --retry-now. */
+  nextAttemptAt: string;
 }
 
 /** A delay in milliseconds, or never. `0` is the config's `now`. */
@@ -341,7 +364,12 @@ export interface Hold {
   key: string;
   sourceId: string;
   reason: string;
+  /** Set when the hold is escrow: the object failed before and waits for its next attempt. */
+  escrow?: EscrowHold;
 }
+
+/** What a held object is waiting for: its failure record, as the plan found it. */
+export type EscrowHold = Omit<FailureRecord, "name">;
 
 export interface Plan {
   /** ISO time the plan was made for. */

@@ -9,6 +9,7 @@ import type {
   PlannedAction,
   Hold,
   SafetyLimits,
+  ResourceType,
   ScheduledAction,
   StateUser,
   SyncState,
@@ -21,6 +22,7 @@ import { compareKeys } from "./compare-keys.js";
 import { dueAfter } from "./delay.js";
 import { applyRank } from "./apply-phases.js";
 import { planGroupStructure, planMemberships, type GroupPlanInput, type UserFate } from "./group-planner.js";
+import { escrowHoldOf, failureKey, isWaiting, mayWait } from "./escrow.js";
 
 export { judgeSafety } from "./safety.js";
 
@@ -61,6 +63,8 @@ export interface PlanInput {
    * new `deleted` timer starts then rather than now. A time in the future counts as now.
    */
   deletedAt?: Record<string, string>;
+  /** Ignore escrow's pauses for this run (sync --retry-now): objects that failed before are tried now. */
+  retryFailed?: boolean;
 }
 
 const OP_ORDER: Record<ActionOp, number> = { unsuspend: 0, update: 1, create: 2, suspend: 3, delete: 4, "add-members": 5, "remove-members": 6 };
@@ -110,6 +114,25 @@ export function planChanges(input: PlanInput): Plan {
     held.push({ type: "User", key, sourceId, reason: reason + leaving });
     heldIds.add(sourceId);
   };
+  // Escrow: an object that failed before waits out its pause (see escrow.ts); its record stays.
+  const failures = { ...(input.state.failures ?? {}) };
+  const escrowed = new Set<string>();
+  const waitingRecord = (type: ResourceType, sourceId: string) => {
+    const record = failures[failureKey(type, sourceId)];
+    return record && isWaiting(record, input.now, input.retryFailed === true) ? record : undefined;
+  };
+  /** Holds the object's action when it waits; true when it does. */
+  const waitFor = (type: ResourceType, sourceId: string, key: string, op: ActionOp, accountActive?: boolean): boolean => {
+    if (!mayWait(type, op, accountActive)) return false;
+    const record = waitingRecord(type, sourceId);
+    if (!record) return false;
+    const id = failureKey(type, sourceId);
+    if (!escrowed.has(id)) held.push({ type, key, sourceId, ...escrowHoldOf(record) });
+    escrowed.add(id);
+    return true;
+  };
+  // Users waiting in escrow whose memberships and references are left as they are this run.
+  const waitingUsers = new Set<string>();
 
   // Every record whose account is still there is bound before any record is re-matched:
   // otherwise a record whose account vanished, coming earlier in the state, could take over
@@ -222,6 +245,7 @@ export function planChanges(input: PlanInput): Plan {
       return;
     }
     if (deleteDue && deleteDue.getTime() <= nowMs) {
+      if (waitFor("User", sourceId, key, "delete", target.active)) return;
       actions.push({ op: "delete", type: "User", key, sourceId, targetId: target.id, changes: {}, reason });
       return;
     }
@@ -297,12 +321,21 @@ export function planChanges(input: PlanInput): Plan {
     }
 
     if (!target) {
-      creates.push(want);
       // A stale record (the target account vanished) is replaced when the create succeeds.
       if (record) record.conditions = {};
+      if (waitFor("User", want.sourceId, want.userName, "create")) {
+        waitingUsers.add(want.sourceId);
+        continue;
+      }
+      creates.push(want);
       continue;
     }
     users[want.sourceId]!.conditions = {};
+    // An inactive account would be unsuspended: while that waits, the account stays as it is.
+    if (!target.active && waitFor("User", want.sourceId, want.userName, "unsuspend")) {
+      waitingUsers.add(want.sourceId);
+      continue;
+    }
     existing.push({ want, target });
   }
 
@@ -328,7 +361,7 @@ export function planChanges(input: PlanInput): Plan {
     const fate: UserFate = { userName: record.userName };
     const target = located.get(sourceId);
     if (target && !deleting.has(sourceId)) fate.targetId = target.id;
-    if (heldIds.has(sourceId) || protectedIds.has(sourceId) || protectedNames.has(record.userName.toLowerCase())) {
+    if (heldIds.has(sourceId) || waitingUsers.has(sourceId) || protectedIds.has(sourceId) || protectedNames.has(record.userName.toLowerCase())) {
       fate.frozen = true;
       fate.targetId = record.targetId;
     } else if (desiredById.get(sourceId)?.status !== "active") {
@@ -340,6 +373,8 @@ export function planChanges(input: PlanInput): Plan {
     fates.set(sourceId, fate);
   }
   for (const want of creates) fates.set(want.sourceId, { userName: want.userName, pending: true });
+  // A newcomer whose create waits has no account: references to it are left as the target has them.
+  for (const sourceId of waitingUsers) if (!fates.has(sourceId)) fates.set(sourceId, { userName: desiredById.get(sourceId)!.userName, frozen: true });
   for (const { want, target } of existing) if (!target.active) fates.get(want.sourceId)!.unsuspended = true;
 
   /** The desired attributes with references resolved; those pointing at a user created in this run are left pending. */
@@ -386,6 +421,7 @@ export function planChanges(input: PlanInput): Plan {
       if (Object.keys(changes).length > 0) action = { ...base, op: "update", changes };
     }
     if (action && pending) action.pendingReferences = pending;
+    if (action && waitFor("User", want.sourceId, want.userName, action.op)) continue;
     if (action) actions.push(action);
   }
 
@@ -396,7 +432,7 @@ export function planChanges(input: PlanInput): Plan {
   let structure: ReturnType<typeof planGroupStructure> | undefined;
   if (input.groups) {
     structure = planGroupStructure(input.groups, input.state.groups, input.now, input.deprovisioningAllowed);
-    actions.push(...structure.actions);
+    actions.push(...structure.actions.filter((a) => !waitFor("Group", a.sourceId, a.key, a.op)));
     scheduled.push(...structure.scheduled);
     adopted.push(...structure.adopted);
     held.push(...structure.held);
@@ -425,7 +461,7 @@ export function planChanges(input: PlanInput): Plan {
       removalsAllowed: input.deprovisioningAllowed,
       deprovisionBlocked: safety.blocked,
     });
-    actions.push(...memberships.actions);
+    actions.push(...memberships.actions.filter((a) => !waitFor("Group", a.sourceId, a.key, a.op)));
     warnings.push(...memberships.warnings);
     groupMembersHidden = memberships.groupMembersHidden;
     membersSeen = memberships.membersSeen || (membersSeen && !groupMembersHidden);
@@ -436,6 +472,11 @@ export function planChanges(input: PlanInput): Plan {
   held.sort((a, b) => compareKeys(a.key, b.key));
 
   const state: Plan["state"] = { targetUrl: input.state.targetUrl, users, groups: groupState };
+  // A record is kept while its object has an action planned or waits; otherwise nothing is
+  // needed any more (the directory changed, the object is gone) and it is dropped.
+  const planned = new Set([...actions.map((a) => failureKey(a.type, a.sourceId)), ...escrowed]);
+  for (const key of Object.keys(failures)) if (!planned.has(key)) delete failures[key];
+  if (Object.keys(failures).length > 0) state.failures = failures;
   // true: the target hides members; false: it has been seen returning them (so a group read
   // without members is empty); absent: not known yet.
   if (groupMembersHidden) state.groupMembersHidden = true;

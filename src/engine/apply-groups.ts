@@ -80,6 +80,7 @@ async function createGroup(action: PlannedAction, state: SyncState, groups: Grou
       if (lookupError instanceof TargetAuthError) throw lookupError;
       throw new TargetError(`${error.message}; looking the group up failed too (${messageOf(lookupError)}); the next run will check`, {
         ambiguous: error.ambiguous,
+        cause: lookupError,
       });
     }
     const same = found.filter((g) => g.displayName.toLowerCase() === action.key.toLowerCase());
@@ -92,7 +93,8 @@ async function createGroup(action: PlannedAction, state: SyncState, groups: Grou
         same.length === 0
           ? `${error.message}; no group named ${action.key} was found afterwards, so the next run checks again`
           : `${error.message}; the group named ${action.key} on the target belongs to another directory group or is not unique`,
-        { ambiguous: error.ambiguous },
+        // Nothing found: the create's own failure says why. A name taken by another group is this group's problem.
+        same.length === 0 ? { ambiguous: error.ambiguous, cause: error } : { ambiguous: error.ambiguous },
       );
     }
     const existing = free[0]!;

@@ -13,9 +13,11 @@ import {
   type PatchOperation,
 } from "../core/mapping.js";
 import { messageOf, TargetAuthError, TargetError } from "../errors.js";
-import type { ActionResult, EventSink } from "./events.js";
+import type { ActionResult, EventSink, StoppedEarly } from "./events.js";
 import { runGroupAction } from "./apply-groups.js";
 import { orderRenames } from "./rename-order.js";
+import { failureKindOf, SystemicWatch, type SystemicLimits } from "./systemic-stop.js";
+import { recordOutcomes } from "../core/escrow.js";
 
 export interface ApplyOptions {
   target: UserTarget & Partial<GroupTarget>;
@@ -35,6 +37,8 @@ export interface ApplyOptions {
   onEvent?: EventSink;
   /** Aborting stops new actions from starting; those in flight finish and are recorded. */
   signal?: AbortSignal;
+  /** When a systemic failure stops the run (default SYSTEMIC_LIMITS); for tests. */
+  systemicLimits?: Partial<SystemicLimits>;
 }
 
 export interface ApplyOutcome {
@@ -44,22 +48,33 @@ export interface ApplyOutcome {
   interrupted: boolean;
   /** Set when the target rejected our credentials mid-run; the remaining actions were not tried. */
   authError?: TargetAuthError;
+  /** Set when a systemic failure (the token, no answer, most actions failing) stopped new actions from starting. */
+  stoppedEarly?: StoppedEarly;
 }
 
 
-/** Runs the plan's actions, never anything else. Safety-blocked deprovisions are skipped, not tried. */
+/**
+ * Runs the plan's actions, never anything else. Safety-blocked deprovisions are skipped, not
+ * tried. A systemic failure (see systemic-stop.ts) stops new actions from starting, as Ctrl-C
+ * does. The state's failure records (escrow) are updated from what became of each object.
+ */
 export async function applyPlan(plan: Plan, options: ApplyOptions): Promise<ApplyOutcome> {
   const state: SyncState = { ...plan.state };
   const results = new Map<PlannedAction, ActionResult>();
   const total = plan.actions.length;
   let done = 0;
   let authError: TargetAuthError | undefined;
-  const stopped = () => options.signal?.aborted === true || authError !== undefined;
+  let stoppedEarly: StoppedEarly | undefined;
+  const watch = new SystemicWatch(options.systemicLimits);
+  const stopped = () => options.signal?.aborted === true || authError !== undefined || stoppedEarly !== undefined;
 
   const finish = (action: PlannedAction, result: ActionResult) => {
     results.set(action, result);
     done++;
     options.onEvent?.({ type: "action-done", result, done, total });
+    if (result.status === "skipped" || stoppedEarly) return;
+    stoppedEarly = watch.observe(result.status === "ok", result.failureKind, result.error);
+    if (stoppedEarly) options.onEvent?.({ type: "warning", message: `stopping early: ${stoppedEarly.message}` });
   };
 
   options.onEvent?.({ type: "apply-start", total });
@@ -80,7 +95,7 @@ export async function applyPlan(plan: Plan, options: ApplyOptions): Promise<Appl
         finish(action, result);
       } catch (error) {
         if (error instanceof TargetAuthError) authError ??= error;
-        finish(action, { ...base, status: "failed", error: messageOf(error) });
+        finish(action, { ...base, status: "failed", error: messageOf(error), failureKind: failureKindOf(error) });
       }
     };
     const waves = phase === "update users" || phase === "update groups" ? orderRenames(queue) : inWaves(queue);
@@ -98,8 +113,13 @@ export async function applyPlan(plan: Plan, options: ApplyOptions): Promise<Appl
 
   // Report every action in plan order; those never started stay "planned".
   const ordered = plan.actions.map((a) => results.get(a) ?? { ...a, status: "planned" as const });
+  // A run stopped by a systemic failure says nothing about the objects that failed in it.
+  const failures = recordOutcomes(plan.state.failures ?? {}, ordered, options.clock(), { countFailures: stoppedEarly === undefined });
+  if (Object.keys(failures).length > 0) state.failures = failures;
+  else delete state.failures;
   const outcome: ApplyOutcome = { results: ordered, state, interrupted: options.signal?.aborted === true };
   if (authError) outcome.authError = authError;
+  if (stoppedEarly) outcome.stoppedEarly = stoppedEarly;
   return outcome;
 }
 
@@ -233,7 +253,7 @@ async function createUser(action: PlannedAction, state: SyncState, options: Appl
       if (lookupError instanceof TargetAuthError) throw lookupError;
       throw new TargetError(
         `${error.message}; the create may have been applied, and looking the user up failed too (${messageOf(lookupError)}); the next run will check`,
-        { ambiguous: error.ambiguous },
+        { ambiguous: error.ambiguous, cause: lookupError },
       );
     }
     if (!existing) {
@@ -247,6 +267,7 @@ async function createUser(action: PlannedAction, state: SyncState, options: Appl
       }
       throw new TargetError(`${error.message}; the user was not found on the target afterwards, so the next run will check again and create it if still missing`, {
         ambiguous: true,
+        cause: error,
       });
     }
     ensureAdoptable(existing, action, state);

@@ -1,5 +1,8 @@
 import type { ActionOp, PlannedAction } from "../core/model.js";
 import type { SourceProgress } from "../core/ports.js";
+import type { FailureKind } from "../core/escrow.js";
+
+export type { StoppedEarly } from "./systemic-stop.js";
 
 export type ActionStatus = "planned" | "ok" | "failed" | "skipped";
 
@@ -9,6 +12,8 @@ export interface ActionResult extends PlannedAction {
   error?: string;
   /** How a create ended up: made by us, or an existing account found after a 409 or a lost response. */
   note?: string;
+  /** For a failure: whether it concerns the object, the token or a target that did not answer (escrow and the systemic stop read it; reports do not show it). */
+  failureKind?: FailureKind;
 }
 
 /** What the engine reports while it works; views turn these into progress. It never prints. */

@@ -14,7 +14,9 @@ import { planChanges } from "../core/planner.js";
 import { isSafetyStop } from "../core/safety.js";
 import { groupsNeedingMemberReads, type GroupPlanInput, type ReadGroupMembers } from "../core/group-planner.js";
 import { applyPlan } from "./apply-plan.js";
-import type { ActionResult, EventSink } from "./events.js";
+import { narrowToUser } from "./narrow-to-user.js";
+import type { PersonReport } from "../core/narrow-plan.js";
+import type { ActionResult, EventSink, StoppedEarly } from "./events.js";
 import { messageOf, StateError, TargetAuthError } from "../errors.js";
 
 /** What the engine needs from the configuration, independent of how the config file spells it. */
@@ -55,7 +57,14 @@ export interface RunOptions {
   /** The plan's clock: decisions about due deprovisionings are made for this instant. */
   now: Date;
   allowMassDeprovision?: boolean;
+  /** `--retry-now`: objects waiting in escrow (they failed before) are tried in this run. */
+  retryFailed?: boolean;
   onEvent?: EventSink;
+  /**
+   * `--user`: narrow the plan to this person (a userName). The whole directory and target are
+   * still read and planned; the plan, its state and the problems are then this person's only.
+   */
+  user?: string;
 }
 
 export interface PreparedPlan {
@@ -69,6 +78,8 @@ export interface PreparedPlan {
   groupMapping: CompiledEntry[];
   /** What the source wants kept for its next read; absent: nothing (a source that keeps nothing, or another source than last time). */
   sourceCache?: SourceCache;
+  /** With `user`: who that is to the directory and the target, for the views. */
+  person?: PersonReport;
 }
 
 /** Reads source, state and target, and plans. Shared line for line by `plan` and `sync`. */
@@ -182,11 +193,13 @@ export async function preparePlan(settings: RunSettings, ports: RunPorts, option
     protectedIds: [...snapshot.protectedIds, ...desired.protectedIds],
     protectedUserNames: snapshot.protectedUserNames,
     allowMassDeprovision: options.allowMassDeprovision ?? false,
+    // On demand (--user) means now: the person is tried even while escrow makes them wait.
+    retryFailed: (options.retryFailed ?? false) || options.user !== undefined,
     warnings,
     ...(groups ? { groups } : {}),
     ...(snapshot.deletedAt ? { deletedAt: snapshot.deletedAt } : {}),
   });
-  return {
+  const prepared: PreparedPlan = {
     plan,
     problems,
     stored,
@@ -196,6 +209,7 @@ export async function preparePlan(settings: RunSettings, ports: RunPorts, option
     groupMapping,
     ...(snapshot.cache ? { sourceCache: snapshot.cache } : {}),
   };
+  return options.user === undefined ? prepared : narrowToUser(prepared, options.user, { directory: snapshot.users, desired: desired.users });
 }
 
 function mapsUserNameAsIs(mapping: CompiledEntry[]): boolean {
@@ -254,6 +268,8 @@ function latestTimestamp(stored: StoredState): number {
   for (const group of Object.values(stored.groups)) {
     for (const t of [group.since, group.removedSince]) if (t) latest = Math.max(latest, Date.parse(t));
   }
+  // Not nextAttemptAt: it lies ahead by design.
+  for (const failure of Object.values(stored.failures ?? {})) latest = Math.max(latest, Date.parse(failure.lastFailedAt));
   return latest;
 }
 
@@ -275,10 +291,14 @@ export interface SyncReport {
   result: RunResult;
   interrupted: boolean;
   authError?: TargetAuthError;
+  /** A systemic failure stopped new actions from starting (see systemic-stop.ts); those not started are `planned`. */
+  stoppedEarly?: StoppedEarly;
   /** The state could not be saved after actions were applied: the report still says what was done. */
   saveError?: unknown;
   /** The run as recorded in the state's lastRun (also when that save failed). */
   lastRun: RunRecord;
+  /** `--user`: who that is (the plan above is theirs only). */
+  person?: PersonReport;
 }
 
 /**
@@ -309,9 +329,13 @@ export async function runSync(settings: RunSettings, ports: RunPorts, options: S
     // Timers and adoptions first: if this run dies while applying, no deprovisioning clock restarts.
     // The directory as read goes in with the first save: each run compares the whole directory
     // with the target, so the cache never has to wait for what is applied.
+    // With --user, plan.state differs from the stored state only in that person's record and the groups they join or leave (narrowPlan).
     const working: StoredState = { ...prepared.stored, ...plan.state };
     if (prepared.sourceCache) working.sourceCache = prepared.sourceCache;
     else delete working.sourceCache;
+    // The planner drops failure records nobody needs any more: absent there means none.
+    if (plan.state.failures) working.failures = plan.state.failures;
+    else delete working.failures;
     emit({ type: "phase", phase: "save-state" });
     await ports.store.write(working);
 
@@ -368,11 +392,15 @@ export async function runSync(settings: RunSettings, ports: RunPorts, options: S
     const lastRun: RunRecord = { runId: options.runId, startedAt, finishedAt: options.clock().toISOString(), result, counts };
     const report: SyncReport = { plan, problems: prepared.problems, results: outcome.results, result, interrupted: outcome.interrupted, lastRun };
     if (outcome.authError) report.authError = outcome.authError;
+    if (outcome.stoppedEarly) report.stoppedEarly = outcome.stoppedEarly;
+    if (prepared.person) report.person = prepared.person;
 
     // The final save is tried even when a checkpoint failed: it holds every applied action.
     emit({ type: "phase", phase: "save-state" });
     try {
-      await ports.store.write({ ...working, ...outcome.state, lastRun });
+      const final: StoredState = { ...working, ...outcome.state, lastRun };
+      if (!outcome.state.failures) delete final.failures;
+      await ports.store.write(final);
     } catch (error) {
       report.saveError = error;
     }

@@ -1,6 +1,6 @@
 /**
- * The state file: which target users and groups scimsync created or adopted, and since when each
- * deprovisioning condition holds. It is what keeps scimsync from deleting accounts it does not
+ * The state file: which target users and groups scimsync created or adopted, since when each
+ * deprovisioning condition holds, and which objects keep failing (escrow). It is what keeps scimsync from deleting accounts it does not
  * manage, so every path here errs towards refusing to run rather than guessing.
  *
  * Files beside `<path>`: `<path>.bak` (the previous good state), `<path>.lock/` (the run lock,

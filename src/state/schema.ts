@@ -6,11 +6,11 @@
  * are then upgraded in memory on read and written back in the new layout on the next write.
  */
 import { z } from "zod";
-import { DEPROVISION_REASONS, type DeprovisionReason, type StateGroup, type StateUser } from "../core/model.js";
+import { DEPROVISION_REASONS, type ActionOp, type DeprovisionReason, type FailureRecord, type StateGroup, type StateUser } from "../core/model.js";
 import type { RunResult, StoredState } from "../core/ports.js";
 
 /** The layout this scimsync reads and writes. A file with a higher version is refused, never guessed at. */
-export const STATE_VERSION = 3;
+export const STATE_VERSION = 4;
 
 /** Offsets are accepted because administrators edit these files by hand; we write `Z`. */
 const isoTime = z.iso.datetime({ offset: true });
@@ -111,8 +111,31 @@ export const stateFileV3 = stateFileV2.extend({
 });
 export type StateFileV3 = z.infer<typeof stateFileV3>;
 
-export const currentStateFile = stateFileV3;
-export type CurrentStateFile = StateFileV3;
+const actionOps = ["create", "update", "suspend", "unsuspend", "delete", "add-members", "remove-members"] as const satisfies readonly ActionOp[];
+
+const failureRecordV4 = z.strictObject({
+  name: z.string().min(1),
+  op: z.enum(actionOps),
+  attempts: z.int().positive(),
+  firstFailedAt: isoTime,
+  lastFailedAt: isoTime,
+  lastError: z.string(),
+  nextAttemptAt: isoTime,
+});
+
+/**
+ * Version 4: version 3 plus escrow, the objects whose actions failed in the last runs
+ * (src/core/escrow.ts). One record keyed `User:<sourceId>` or `Group:<sourceId>`: a flat map
+ * keeps the file readable and one lookup finds any object. Absent when nothing is failing.
+ */
+export const stateFileV4 = stateFileV3.extend({
+  version: z.literal(4),
+  failures: z.record(z.string().regex(/^(User|Group):./, 'a key is "User:<sourceId>" or "Group:<sourceId>"'), failureRecordV4).optional(),
+});
+export type StateFileV4 = z.infer<typeof stateFileV4>;
+
+export const currentStateFile = stateFileV4;
+export type CurrentStateFile = StateFileV4;
 
 /** Thrown inside a migration when a file is valid per its schema but cannot be upgraded. */
 class MigrationProblem extends Error {}
@@ -147,6 +170,11 @@ function migrateV2ToV3(file: StateFileV2): z.input<typeof stateFileV3> {
   return { ...file, version: 3 };
 }
 
+/** Version 3 files predate escrow: nothing is known to be failing, so every object is tried by the next run. */
+function migrateV3ToV4(file: StateFileV3): z.input<typeof stateFileV4> {
+  return { ...file, version: 4 };
+}
+
 type Migration = (file: unknown) => unknown;
 
 /** Validates the input against its own version's schema before migrating, so every step sees typed data. */
@@ -155,7 +183,12 @@ function step<From>(schema: z.ZodType<From>, migrate: (file: From) => unknown): 
 }
 
 /** `migrations[n]` turns a version-n file into a version n+1 file. */
-export const migrations: readonly Migration[] = [step(stateFileV0, migrateV0ToV1), step(stateFileV1, migrateV1ToV2), step(stateFileV2, migrateV2ToV3)];
+export const migrations: readonly Migration[] = [
+  step(stateFileV0, migrateV0ToV1),
+  step(stateFileV1, migrateV1ToV2),
+  step(stateFileV2, migrateV2ToV3),
+  step(stateFileV3, migrateV3ToV4),
+];
 
 export type ParsedStateFile =
   | { kind: "ok"; state: StoredState; version: number }
@@ -230,6 +263,19 @@ export function serializeStateFile(state: StoredState): { text: string } | { inv
       removedSince: g.removedSince,
     };
   }
+  let failures: Record<string, FailureRecord> | undefined;
+  for (const key of Object.keys(state.failures ?? {}).sort()) {
+    const f = state.failures![key]!;
+    (failures ??= {})[key] = {
+      name: f.name,
+      op: f.op,
+      attempts: f.attempts,
+      firstFailedAt: f.firstFailedAt,
+      lastFailedAt: f.lastFailedAt,
+      lastError: f.lastError,
+      nextAttemptAt: f.nextAttemptAt,
+    };
+  }
   const file = {
     version: STATE_VERSION,
     serial: state.serial,
@@ -239,6 +285,7 @@ export function serializeStateFile(state: StoredState): { text: string } | { inv
     groupMembersHidden: state.groupMembersHidden,
     lastRun: state.lastRun,
     source: state.sourceCache,
+    failures,
   };
   const text = `${JSON.stringify(file, null, 2)}\n`;
   // Checked as it will be read back, so a write can never produce a file the next run rejects.
@@ -251,6 +298,7 @@ function toStoredState(file: CurrentStateFile): StoredState {
   if (file.groupMembersHidden !== undefined) state.groupMembersHidden = file.groupMembersHidden;
   if (file.lastRun) state.lastRun = file.lastRun;
   if (file.source) state.sourceCache = file.source;
+  if (file.failures && Object.keys(file.failures).length > 0) state.failures = file.failures;
   return state;
 }
 

@@ -2,6 +2,7 @@ import type { ActionOp } from "../core/model.js";
 import { REPORT_SECTIONS, type JsonReport } from "./report.js";
 import type { Style } from "./style.js";
 import { ENTERPRISE_USER as ENTERPRISE } from "../core/mapping.js";
+import type { PersonReport } from "../core/narrow-plan.js";
 
 const HEADINGS: Record<ActionOp, string> = {
   create: "Create",
@@ -64,8 +65,10 @@ function shortName(path: string): string {
 /** The plan or run result for a person at a terminal. */
 export function renderHumanReport(report: JsonReport, style: Style): string {
   const out: string[] = [];
-  out.push(style("bold", `scimsync ${report.command}`) + style("dim", ` · ${report.target} · ${report.now}`));
+  const narrowed = report.narrowedTo === undefined ? "" : style("bold", ` (narrowed to ${report.narrowedTo})`);
+  out.push(style("bold", `scimsync ${report.command}`) + style("dim", ` · ${report.target} · ${report.now}`) + narrowed);
   out.push("");
+  if (report.person) out.push(...renderPersonSteps(report, report.person, style), "");
 
   // A problem that names a user is a record skipped; one that names none is a part of the
   // directory that could not be read (a listing, a group's members, a scope setting).
@@ -127,13 +130,28 @@ export function renderHumanReport(report: JsonReport, style: Style): string {
     }
     out.push("");
   }
-  if (report.held.length > 0) {
-    out.push(style(["bold", "yellow"], `Held for review (${report.held.length}): nothing is done for these users until resolved`));
-    for (const h of report.held) out.push(`  ! ${h.key}${h.type === "Group" ? " (group)" : ""}: ${h.reason}`);
+  const forReview = report.held.filter((h) => !h.escrow);
+  const waiting = report.held.filter((h) => h.escrow);
+  if (waiting.length > 0) {
+    out.push(style(["bold", "yellow"], `Waiting to retry (${waiting.length}): failed before; tried again from the time shown (sync --retry-now tries now)`));
+    for (const h of waiting) {
+      const e = h.escrow!;
+      out.push(`  … ${h.key}${h.type === "Group" ? " (group)" : ""}: ${e.op} ` + style("dim", `at ${e.nextAttemptAt}, after ${e.attempts} failed attempt(s): `) + e.lastError);
+    }
+    out.push("");
+  }
+  if (forReview.length > 0) {
+    out.push(style(["bold", "yellow"], `Held for review (${forReview.length}): nothing is done for these users until resolved`));
+    for (const h of forReview) out.push(`  ! ${h.key}${h.type === "Group" ? " (group)" : ""}: ${h.reason}`);
     out.push("");
   }
 
   for (const w of report.warnings) out.push(style("yellow", `warning: ${w}`));
+  if (report.stoppedEarly) {
+    const notStarted = report.actions.filter((a) => a.status === "planned").length;
+    out.push(style(["bold", "red"], `Stopped early: ${report.stoppedEarly.message}.`));
+    out.push(`  ${notStarted} action(s) not started; the next run plans them again.`);
+  }
   if (report.safety.groupDeletesBlocked && !report.safety.blocked) {
     out.push(style(["bold", "red"], `Safety stop for groups: ${report.safety.reason}.`));
     out.push(`  No group was deleted (users were handled as planned). If this is intended, run again with --allow-mass-deprovision.`);
@@ -151,8 +169,10 @@ export function renderHumanReport(report: JsonReport, style: Style): string {
   }
 
   const s = report.summary;
-  if (report.actions.length === 0 && report.held.length > 0) {
-    out.push(style(["bold", "yellow"], `No changes to apply, but ${report.held.length} user(s) are held for review (see above).`));
+  if (report.actions.length === 0 && forReview.length > 0) {
+    out.push(style(["bold", "yellow"], `No changes to apply, but ${forReview.length} user(s) are held for review (see above).`));
+  } else if (report.actions.length === 0 && waiting.length > 0) {
+    out.push(style(["bold", "yellow"], `No changes to apply now; ${waiting.length} waiting to retry after failing (see above).`));
   } else if (report.actions.length === 0 && report.safety.failClosed) {
     out.push(style(["bold", "yellow"], "No changes to apply from what could be read; the directory was not read completely (see above)."));
   } else if (report.actions.length === 0) {
@@ -166,7 +186,8 @@ export function renderHumanReport(report: JsonReport, style: Style): string {
         return `${n} ${n === 1 ? "group" : "groups"} to ${op}`;
       }),
     );
-    if (s.held > 0) parts.push(`${s.held} held for review`);
+    if (forReview.length > 0) parts.push(`${forReview.length} held for review`);
+    if (waiting.length > 0) parts.push(`${waiting.length} waiting to retry`);
     out.push(style("bold", `Plan: ${parts.join(", ")}.`) + style("dim", " Nothing was changed; run sync to apply."));
   } else {
     const parts = OPS.filter((op) => s[op] > 0).map((op) => `${s[op]} ${PAST[op]}`);
@@ -178,9 +199,59 @@ export function renderHumanReport(report: JsonReport, style: Style): string {
       }),
     );
     if (s.failed > 0) parts.push(style("red", `${s.failed} failed (retried next run)`));
-    if (s.held > 0) parts.push(style("yellow", `${s.held} held for review`));
+    if (forReview.length > 0) parts.push(style("yellow", `${forReview.length} held for review`));
+    if (waiting.length > 0) parts.push(style("yellow", `${waiting.length} waiting to retry`));
     if (s.skipped > 0) parts.push(style("yellow", `${s.skipped} skipped`));
     out.push(style("bold", `Summary: ${parts.join(", ") || "nothing applied"}.`));
   }
   return out.join("\n") + "\n";
+}
+
+const SCOPE_STATUS: Record<NonNullable<PersonReport["directory"]>["status"], string> = {
+  active: "in scope: active in the directory",
+  suspended: "suspended in the directory: the account is deprovisioned (deprovision.suspended)",
+  outOfScope: "out of scope: not in the scope groups or the source's scope (deprovision.outOfScope)",
+};
+
+/** `--user`: the person step by step, as Entra's "provision on demand" shows it. */
+function renderPersonSteps(report: JsonReport, person: PersonReport, style: Style): string[] {
+  const out = [style("bold", `${report.command === "sync" ? "On demand" : "Person"}: ${person.userName}`)];
+  const step = (n: number, name: string, text: string) => out.push(`  ${n}. ${name.padEnd(6)} ${text}`);
+
+  const d = person.directory;
+  if (d) step(1, "Scope", `${SCOPE_STATUS[d.status]} (${d.userName}, id ${d.id})`);
+  else if (person.skipped) step(1, "Scope", `the directory record was skipped: ${person.skipped}`);
+  else step(1, "Scope", "not in the directory" + (person.match === "managed" ? ": scimsync manages the account, so it is deprovisioned as gone from the directory" : ""));
+
+  const a = person.account;
+  const account = a ? `${a.id} (${a.userName}${a.active ? "" : ", inactive"})` : "";
+  const match: Record<PersonReport["match"], string> = {
+    managed: `managed by scimsync${person.managedSince ? ` since ${person.managedSince}` : ""}: account ${account}`,
+    externalId: `matched the existing account ${account} by externalId; scimsync takes it over`,
+    userName: `matched the existing account ${account} by userName; scimsync takes it over`,
+    create: "no account on the target: one is created",
+    held: `held for review: ${person.heldReason ?? ""}`,
+    unmanaged: `the target has an account ${account} that scimsync does not manage; it is left alone`,
+    none: "no account on the target, and none is to be made",
+  };
+  step(2, "Match", match[person.match]);
+
+  const planned = report.actions.map((x) => {
+    if (x.type === "User") return x.op;
+    if (x.op === "add-members") return `join ${x.key}`;
+    if (x.op === "remove-members") return `leave ${x.key}`;
+    return `${x.op} group ${x.key}`;
+  });
+  const later = report.scheduled.map((s) => `${s.op} due ${s.due}`);
+  step(3, "Plan", [...planned, ...later].join("; ") || "nothing to change");
+
+  if (report.command === "sync") {
+    const count = (status: string) => report.actions.filter((x) => x.status === status).length;
+    const parts = [`${count("ok")} applied`];
+    if (count("failed") > 0) parts.push(style("red", `${count("failed")} failed (see below)`));
+    if (count("skipped") > 0) parts.push(style("yellow", `${count("skipped")} skipped`));
+    if (count("planned") > 0) parts.push(`${count("planned")} not started`);
+    step(4, "Result", report.actions.length === 0 ? "nothing to apply" : parts.join(", "));
+  }
+  return out;
 }

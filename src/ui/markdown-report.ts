@@ -29,7 +29,8 @@ export function renderMarkdownReport(report: JsonReport, options: { maxRows?: nu
   const maxRows = options.maxRows ?? 200;
   const out: string[] = [];
   const what = report.command === "plan" ? "plan" : "sync";
-  out.push(`### scimsync ${what}: ${cell(report.target)}`, "", `${cell(report.now)} · result: **${report.result}**`, "");
+  const narrowed = report.narrowedTo === undefined ? "" : ` (narrowed to ${cell(report.narrowedTo)})`;
+  out.push(`### scimsync ${what}: ${cell(report.target)}${narrowed}`, "", `${cell(report.now)} · result: **${report.result}**`, "");
 
   const s = report.summary;
   out.push("| | users | groups |", "|---|---:|---:|");

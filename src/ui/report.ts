@@ -1,6 +1,7 @@
-import type { ActionOp, Plan, ResourceType, SafetyVerdict, SourceProblem } from "../core/model.js";
+import type { ActionOp, EscrowHold, Plan, ResourceType, SafetyVerdict, SourceProblem } from "../core/model.js";
 import type { RunResult } from "../core/ports.js";
-import type { ActionResult } from "../engine/events.js";
+import type { PersonReport } from "../core/narrow-plan.js";
+import type { ActionResult, StoppedEarly } from "../engine/events.js";
 import { ACTION_OPS } from "../engine/events.js";
 
 /**
@@ -27,17 +28,32 @@ export interface JsonReport {
   }>;
   scheduled: Array<{ op: "suspend" | "delete"; type: ResourceType; key: string; due: string; reason: string }>;
   adopted: Array<{ type: ResourceType; key: string; previousExternalId?: string }>;
-  /** Managed users and groups left untouched until an administrator looks, with the reason. */
-  held: Array<{ type: ResourceType; key: string; reason: string }>;
-  /** User actions by op (groups are counted in `groups`), plus failed, skipped and held of both. */
-  summary: Record<UserOp | "failed" | "skipped" | "held", number> & { groups: Record<GroupOp, number> };
+  /**
+   * Managed users and groups left untouched until an administrator looks, with the reason; and
+   * objects waiting in escrow after failing before, with `escrow` (retried from nextAttemptAt).
+   */
+  held: Array<{ type: ResourceType; key: string; reason: string; escrow?: EscrowHold }>;
+  /**
+   * User actions by op (groups are counted in `groups`), plus failed, skipped and held of both;
+   * `waiting` (always set by buildReport): how many of the held wait in escrow.
+   */
+  summary: Record<UserOp | "failed" | "skipped" | "held", number> & { groups: Record<GroupOp, number>; waiting?: number };
   safety: SafetyVerdict;
   problems: SourceProblem[];
   warnings: string[];
   /** sync only: false when the run's outcome could not be written to the state file (see error). */
   stateSaved?: boolean;
+  /**
+   * sync only: a systemic failure (the token rejected, the target not answering, most actions
+   * failing) stopped new actions from starting; those not started have status `planned`.
+   */
+  stoppedEarly?: StoppedEarly;
   /** A fatal error that ended the run after the actions above (e.g. the state could not be saved). */
   error?: { kind: string; message: string; hint?: string };
+  /** `--user`: the userName every list and count above is narrowed to. */
+  narrowedTo?: string;
+  /** `--user`: the person step by step (scope, match); see PersonReport. */
+  person?: PersonReport;
 }
 
 /** The report's sections in the order a sync applies them; every view lists actions this way. */
@@ -71,6 +87,7 @@ export function buildReport(
     groups: Object.fromEntries(GROUP_OPS.map((k) => [k, 0])),
   } as JsonReport["summary"];
   summary.held = plan.held.length;
+  summary.waiting = plan.held.filter((h) => h.escrow).length;
   for (const r of results) {
     if (r.status === "failed") summary.failed++;
     else if (r.status === "skipped") summary.skipped++;
@@ -95,7 +112,7 @@ export function buildReport(
     }),
     scheduled: plan.scheduled.map((s) => ({ op: s.op, type: s.type, key: s.key, due: s.due, reason: s.reason })),
     adopted: plan.adopted.map((a) => (a.previousExternalId ? { type: a.type, key: a.key, previousExternalId: a.previousExternalId } : { type: a.type, key: a.key })),
-    held: plan.held.map((h) => ({ type: h.type, key: h.key, reason: h.reason })),
+    held: plan.held.map((h) => (h.escrow ? { type: h.type, key: h.key, reason: h.reason, escrow: h.escrow } : { type: h.type, key: h.key, reason: h.reason })),
     summary,
     safety: plan.safety,
     problems,

@@ -1,9 +1,11 @@
-import type { DeprovisionPolicy, GroupDeprovisionRule } from "../core/model.js";
+import type { ActionOp, DeprovisionPolicy, GroupDeprovisionRule, ResourceType } from "../core/model.js";
 import type { RunResult, StoredState } from "../core/ports.js";
 import { pendingDeprovisions, type PendingDeprovision } from "../core/pending-deprovisions.js";
 import type { AuditLogContents } from "../audit/read-audit-log.js";
 import { failingObjects, latestRunLine, type FailingObject } from "../audit/usage-summary.js";
 import type { Style } from "./style.js";
+import { compareKeys } from "../core/compare-keys.js";
+import { ESCROW_SLACK_MS } from "../core/escrow.js";
 
 /**
  * The machine-readable result of `status --output json`; its shape is documented in the README
@@ -13,7 +15,22 @@ export interface StatusReport {
   managed: { users: number; groups: number };
   lastRun: LastRun | null;
   pending: PendingDeprovision[];
-  failing: FailingObject[];
+  failing: FailingStatus[];
+}
+
+/**
+ * An object whose latest attempt failed. From the state file's escrow records (`source:
+ * "state"`, with when it is tried next), or, for objects the state does not track, from the
+ * audit log (`source: "audit-log"`).
+ */
+export interface FailingStatus extends FailingObject {
+  source: "state" | "audit-log";
+  /** state: the action that failed last. */
+  op?: ActionOp;
+  firstFailedAt?: string;
+  lastFailedAt?: string;
+  /** state: from when a sync tries it again (earlier with sync --retry-now). */
+  nextAttemptAt?: string;
 }
 
 export interface LastRun {
@@ -44,8 +61,34 @@ export function buildStatus(
     managed: { users: Object.keys(state.users).length, groups: Object.keys(state.groups).length },
     lastRun: lastRunOf(state, audit),
     pending: pendingDeprovisions(state, policy, groupRule),
-    failing: audit ? failingObjects(audit.actions) : [],
+    failing: failingOf(state, audit),
   };
+}
+
+/** The state's records first; the audit log adds the objects the state does not track. */
+function failingOf(state: StoredState, audit: AuditLogContents | undefined): FailingStatus[] {
+  const out: FailingStatus[] = [];
+  const seen = new Set<string>();
+  const id = (type: ResourceType, key: string) => `${type}\u0000${key.toLowerCase()}`;
+  for (const [key, f] of Object.entries(state.failures ?? {})) {
+    const type: ResourceType = key.startsWith("Group:") ? "Group" : "User";
+    seen.add(id(type, f.name));
+    out.push({
+      type,
+      key: f.name,
+      attempts: f.attempts,
+      lastError: f.lastError,
+      source: "state",
+      op: f.op,
+      firstFailedAt: f.firstFailedAt,
+      lastFailedAt: f.lastFailedAt,
+      nextAttemptAt: f.nextAttemptAt,
+    });
+  }
+  for (const f of audit ? failingObjects(audit.actions) : []) {
+    if (!seen.has(id(f.type, f.key))) out.push({ ...f, source: "audit-log" });
+  }
+  return out.sort((a, b) => b.attempts - a.attempts || compareKeys(a.key, b.key) || a.type.localeCompare(b.type));
 }
 
 function lastRunOf(state: StoredState, audit: AuditLogContents | undefined): LastRun | null {
@@ -131,16 +174,20 @@ export function renderHumanStatus(status: StatusReport, context: StatusContext, 
   }
   out.push("");
 
-  if (context.auditLog === "off") {
-    out.push(style("bold", "Failing: ") + style("dim", "not tracked; set log.path in the config to keep an audit log"));
-  } else if (status.failing.length === 0) {
-    out.push(style("bold", "Failing: ") + (context.auditLog === "missing" ? "none (the audit log has not been written yet)" : "none"));
-  } else {
+  if (status.failing.length > 0) {
     out.push(style(["bold", "red"], `Failing (${status.failing.length}):`));
     for (const f of status.failing) {
       const what = f.type === "Group" ? `${f.key} (group)` : f.key;
-      out.push(`  ${what}: ${f.attempts} failed attempt(s) in a row; last error: ${f.lastError || "(none recorded)"}`);
+      let next = "";
+      if (f.nextAttemptAt !== undefined) {
+        next = Date.parse(f.nextAttemptAt) - ESCROW_SLACK_MS <= context.now.getTime() ? "; the next sync tries again" : `; waiting until ${f.nextAttemptAt} (sync --retry-now tries now)`;
+      }
+      out.push(`  ${what}: ${f.attempts} failed attempt(s) in a row${f.op ? ` to ${f.op}` : ""}${next}; last error: ${f.lastError || "(none recorded)"}`);
     }
+  } else if (context.auditLog === "off") {
+    out.push(style("bold", "Failing: ") + "none" + style("dim", " (recorded in the state file; set log.path in the config for an audit log of every attempt)"));
+  } else {
+    out.push(style("bold", "Failing: ") + (context.auditLog === "missing" ? "none (the audit log has not been written yet)" : "none"));
   }
   return out.join("\n") + "\n";
 }

@@ -90,14 +90,26 @@ describe("audit log, status", () => {
         { op: "suspend", type: "User", key: "person3@example.com", reason: "deleted", since: leaveAt, due: isoPlus(T0, HOUR + DAY) },
         { op: "delete", type: "User", key: "person3@example.com", reason: "deleted", since: leaveAt, due: isoPlus(T0, HOUR + 7 * DAY) },
       ],
-      failing: [{ type: "User", key: "person2@example.com", attempts: 2, lastError: expect.stringContaining("title is too long") }],
+      failing: [
+        {
+          type: "User",
+          key: "person2@example.com",
+          attempts: 2,
+          lastError: expect.stringContaining("title is too long"),
+          source: "state",
+          op: "create",
+          firstFailedAt: T0.toISOString(),
+          lastFailedAt: leaveAt,
+          nextAttemptAt: isoPlus(T0, 2 * HOUR),
+        },
+      ],
     });
 
     const human = await runCli(["status", "--config", ctx.ws.config], ctx.env);
     expect(human.code, human.stderr).toBe(0);
     expect(human.stdout).toContain("Managed: 2 user(s), 0 group(s)");
     expect(human.stdout).toMatch(/suspend person3@example\.com\s+due 2026-03-02T10:00:00\.000Z/);
-    expect(human.stdout).toMatch(/person2@example\.com: 2 failed attempt\(s\) in a row; last error: .*title is too long/);
+    expect(human.stdout).toMatch(/person2@example\.com: 2 failed attempt\(s\) in a row to create; the next sync tries again; last error: .*title is too long/);
     expect(human.stdout).not.toMatch(/\x1b\[/);
 
     expect(readFileSync(ctx.ws.state, "utf8")).toBe(stateBefore);

@@ -292,9 +292,9 @@ describe("Microsoft Entra ID to the sandbox through the real CLI", () => {
     expect(appMembers("Platform Oncall")).toEqual([upn(15), upn(16)]);
     expect(appMembers("Finance")).toEqual([upn(2)]);
 
-    // The state: version 3, the users it manages, and what the source kept: the whole tenant and two delta links.
+    // The state: version 4, the users it manages, and what the source kept: the whole tenant and two delta links.
     const state = stateJson();
-    expect(state.version).toBe(3);
+    expect(state.version).toBe(4);
     expect(Object.keys(state.users).sort()).toEqual(range(1, 16).map(uid).sort());
     expect(state.source).toMatchObject({ kind: "microsoft", users: { deltaLink: expect.stringContaining("$deltatoken="), fullReadAt: expect.any(String) } });
     expect(state.source.users.deltaLink.startsWith(`${fake.url}/v1.0/users/delta?`)).toBe(true);

@@ -133,7 +133,8 @@ describe("partial failure", () => {
     expect(human.stdout).toContain("1 failed (retried next run)");
 
     fault.proxy.decide = () => ({ kind: "pass" });
-    const retry = await runCli(["sync", "--config", ctx.ws.config, "--output", "json"], ctx.env);
+    // After two failures in a row the user waits an hour (escrow); --retry-now tries it at once.
+    const retry = await runCli(["sync", "--config", ctx.ws.config, "--output", "json", "--retry-now"], ctx.env);
     expect(retry.code, retry.stderr).toBe(0);
     expect(retry.json.actions).toEqual([expect.objectContaining({ op: "create", key: "person2@example.com", status: "ok" })]);
     expect(ctx.sandbox.users()).toHaveLength(4);

@@ -1,7 +1,7 @@
 import { loadConfig } from "../../config/load-config.js";
 import { preparePlan } from "../../engine/run-sync.js";
 import { portsFrom, settingsFrom } from "../wiring.js";
-import { buildReport, makeOutput, type LogFormat, type OutputFormat } from "../output.js";
+import { buildReport, makeRunOutput, type LogFormat, type OutputFormat } from "../output.js";
 import { EXIT } from "../exit-codes.js";
 
 export interface PlanCommandOptions {
@@ -11,11 +11,15 @@ export interface PlanCommandOptions {
   exitCode?: boolean;
   now?: Date;
   allowMassDeprovision?: boolean;
+  /** Show objects waiting in escrow as a sync --retry-now would try them. */
+  retryNow?: boolean;
+  /** Narrow every view to this person (a userName). */
+  user?: string;
 }
 
 /** Shows what `sync` would do. Reads everything, writes nothing: not even the state file. */
 export async function planCommand(options: PlanCommandOptions): Promise<number> {
-  const out = makeOutput(options.output, options.logFormat ? { logFormat: options.logFormat } : {});
+  const out = await makeRunOutput(options.output, "plan", options.logFormat ? { logFormat: options.logFormat } : {});
   const { config, warnings } = await loadConfig(options.config);
   for (const w of warnings) out.warn(w);
   const ports = portsFrom(config, { onWarning: out.warn });
@@ -23,14 +27,20 @@ export async function planCommand(options: PlanCommandOptions): Promise<number> 
     const prepared = await preparePlan(settingsFrom(config), ports, {
       now: options.now ?? new Date(),
       allowMassDeprovision: options.allowMassDeprovision ?? false,
+      retryFailed: options.retryNow ?? false,
       onEvent: out.progress,
+      ...(options.user !== undefined ? { user: options.user } : {}),
     });
     const { plan } = prepared;
     const results = plan.actions.map((a) => ({ ...a, status: "planned" as const }));
-    out.report(buildReport("plan", config.target.url, plan, results, prepared.problems));
+    const report = buildReport("plan", config.target.url, plan, results, prepared.problems);
+    if (options.user !== undefined) report.narrowedTo = options.user.trim();
+    if (prepared.person) report.person = prepared.person;
+    out.report(report);
     if (options.exitCode) return plan.actions.length > 0 ? EXIT.changesPending : EXIT.ok;
     return EXIT.ok;
   } finally {
+    out.close();
     await ports.target.close();
   }
 }
