@@ -307,3 +307,15 @@ describe("status shows escrow", () => {
     expect(text).toContain("Eng (group): 1 failed attempt(s) in a row to add-members; the next sync tries again;");
   });
 });
+
+describe("mayWait: escrow never delays taking access away", () => {
+  it("Given a group in escrow, When members are to be removed or the group deleted, Then those actions are not held", async () => {
+    const { mayWait } = await import("../src/core/escrow.js");
+    expect(mayWait("Group", "remove-members")).toBe(false);
+    expect(mayWait("Group", "delete")).toBe(false);
+    expect(mayWait("Group", "add-members")).toBe(true);
+    expect(mayWait("User", "suspend")).toBe(false);
+    expect(mayWait("User", "delete", true)).toBe(false);
+    expect(mayWait("User", "delete", false)).toBe(true);
+  });
+});

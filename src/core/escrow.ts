@@ -45,9 +45,13 @@ export function isWaiting(record: FailureRecord, now: Date, retryNow: boolean): 
   return Date.parse(record.nextAttemptAt) - ESCROW_SLACK_MS > now.getTime();
 }
 
-/** Which actions may wait. A suspend, or a delete while the account is still active, never does. */
+/**
+ * Which actions may wait. Nothing that takes access away does: a suspend, a delete while the
+ * account is still active, and, for groups, removing members or deleting the group (one
+ * member's failing add must not keep a leaver in a privileged group).
+ */
 export function mayWait(type: ResourceType, op: ActionOp, accountActive?: boolean): boolean {
-  if (type === "Group") return true;
+  if (type === "Group") return op !== "remove-members" && op !== "delete";
   if (op === "suspend") return false;
   if (op === "delete") return accountActive === false;
   return true;

@@ -28,6 +28,13 @@ export function narrowToUser(
       hint: "check the spelling; --user takes a userName as the directory or the app has it (case does not matter)",
     });
   }
+  if (person.sourceIds.length > 1) {
+    // Two people answer to the name (a UPN one has as mail, a leaver's old name a newcomer now
+    // has): acting for both would go beyond "only this person".
+    throw new UnknownUserError(`${userName.trim()} names ${person.sourceIds.length} people (directory ids ${person.sourceIds.join(", ")}); nothing was done`, {
+      hint: "use a userName only one person has (the app's or the directory's), or run a full sync",
+    });
+  }
   const plan = narrowPlan(prepared.plan, person, prepared.stored);
   return {
     ...prepared,
