@@ -3,40 +3,18 @@
  * source is an in-memory directory and the state lives in memory, and each run gets its own
  * `now`, so "three runs in a row" takes no time.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startSandbox, type Sandbox } from "../src/sandbox/server.js";
-import { ScimClient } from "../src/scim/client.js";
+import { describe, expect, it } from "vitest";
 import { runSync, type RunSettings } from "../src/engine/run-sync.js";
 import type { SourceSnapshot, SourceUser } from "../src/core/model.js";
 import type { DirectorySource } from "../src/core/ports.js";
 import { defaultUserMapping } from "../src/core/mapping.js";
 import { buildReport } from "../src/ui/report.js";
-import { startFaultProxy, type FaultProxy } from "./support/fault-proxy.js";
+import { useSandboxBehindProxy } from "./support/fault-proxy.js";
 import { MemoryStore } from "./support/memory-store.js";
 import { aSourceUser, at, days, hours, iso } from "./builders.js";
 
 const MINUTE = 60_000;
-let sandbox: Sandbox;
-let proxy: FaultProxy;
-let clients: ScimClient[] = [];
-
-beforeAll(async () => {
-  sandbox = await startSandbox();
-  proxy = await startFaultProxy(sandbox.baseUrl);
-});
-afterAll(async () => {
-  await proxy.close();
-  await sandbox.close();
-});
-beforeEach(() => {
-  sandbox.reset();
-  proxy.decide = () => ({ kind: "pass" });
-  proxy.seen.length = 0;
-});
-afterEach(async () => {
-  await Promise.all(clients.map((c) => c.close()));
-  clients = [];
-});
+const env = useSandboxBehindProxy();
 
 function sourceOf(users: () => SourceUser[]): DirectorySource {
   return {
@@ -45,7 +23,7 @@ function sourceOf(users: () => SourceUser[]): DirectorySource {
 }
 
 const settings = (): RunSettings => ({
-  targetUrl: proxy.baseUrl,
+  targetUrl: env.proxy.baseUrl,
   scope: {},
   policy: {
     deleted: { suspend: 0, delete: days(30) },
@@ -60,9 +38,8 @@ const settings = (): RunSettings => ({
 
 /** One sync at `now` (the plan's clock and the state's timestamps). */
 async function syncAt(now: Date, store: MemoryStore, users: () => SourceUser[], extra: { retryFailed?: boolean } = {}) {
-  const client = new ScimClient({ baseUrl: proxy.baseUrl, token: sandbox.token, rateLimit: 0, retries: 2, sleep: async () => {} });
-  clients.push(client);
-  proxy.seen.length = 0;
+  const client = env.client();
+  env.proxy.seen.length = 0;
   return runSync(settings(), { source: sourceOf(users), target: client, store }, { now, clock: () => now, runId: `run-${now.toISOString()}`, ...extra });
 }
 
@@ -77,9 +54,9 @@ describe("escrow: objects that keep failing are retried with a growing pause", (
     const directory = [aSourceUser({ id: "ada" }), aSourceUser({ id: "bob" })];
     const store = new MemoryStore();
     let refuse = true;
-    proxy.decide = ({ method, path, body }) =>
+    env.proxy.decide = ({ method, path, body }) =>
       refuse && method === "POST" && path.endsWith("/Users") && body.includes("ada@example.com") ? scimError(400, "title is too long") : { kind: "pass" };
-    const adaPosts = () => proxy.seen.filter((r) => r.method === "POST" && r.decision === "respond").length;
+    const adaPosts = () => env.proxy.seen.filter((r) => r.method === "POST" && r.decision === "respond").length;
 
     // Run 1: bob is created, ada fails; the first failure is retried by the next run.
     const first = await syncAt(at(0), store, () => directory);
@@ -105,10 +82,10 @@ describe("escrow: objects that keep failing are retried with a growing pause", (
     // Run 3: ada waits; no request is sent for her, the run still says something is wrong.
     const third = await syncAt(at(30 * MINUTE), store, () => directory);
     expect(adaPosts()).toBe(0);
-    expect(proxy.seen.filter((r) => r.method !== "GET")).toEqual([]);
+    expect(env.proxy.seen.filter((r) => r.method !== "GET")).toEqual([]);
     expect(third.result).toBe("failed");
     expect(third.plan.held).toEqual([expect.objectContaining({ key: "ada@example.com", reason: expect.stringContaining(`waiting until ${iso(70 * MINUTE)} after 2 failed attempt(s)`) })]);
-    const json = buildReport("sync", proxy.baseUrl, third.plan, third.results, third.problems, third.result);
+    const json = buildReport("sync", env.proxy.baseUrl, third.plan, third.results, third.problems, third.result);
     expect(json.held[0]!.escrow).toMatchObject({ op: "create", attempts: 2, nextAttemptAt: iso(70 * MINUTE) });
     expect(json.summary).toMatchObject({ held: 1, waiting: 1 });
     expect(store.state!.failures!["User:ada"]).toMatchObject({ attempts: 2 });
@@ -122,15 +99,15 @@ describe("escrow: objects that keep failing are retried with a growing pause", (
     refuse = false;
     const fixed = await syncAt(at(3 * hours(1)), store, () => directory);
     expect(fixed.result).toBe("ok");
-    expect(sandbox.users().map((u) => u.userName).sort()).toEqual(["ada@example.com", "bob@example.com"]);
+    expect(env.sandbox.users().map((u) => u.userName).sort()).toEqual(["ada@example.com", "bob@example.com"]);
     expect(store.state!.failures).toBeUndefined();
   });
 
   it("Given a leaver whose suspend keeps failing, then it is tried on every run, never held", async () => {
     const store = new MemoryStore();
     await syncAt(at(0), store, () => [aSourceUser({ id: "ada" })]);
-    proxy.decide = ({ method }) => (method === "PATCH" ? scimError(400, "cannot deactivate") : { kind: "pass" });
-    const patches = () => proxy.seen.filter((r) => r.method === "PATCH").length;
+    env.proxy.decide = ({ method }) => (method === "PATCH" ? scimError(400, "cannot deactivate") : { kind: "pass" });
+    const patches = () => env.proxy.seen.filter((r) => r.method === "PATCH").length;
 
     for (const [i, offset] of [MINUTE, 2 * MINUTE, 3 * MINUTE, 4 * MINUTE].entries()) {
       const report = await syncAt(at(offset), store, () => []);
@@ -138,16 +115,16 @@ describe("escrow: objects that keep failing are retried with a growing pause", (
       expect(patches()).toBe(1);
       expect(store.state!.failures!["User:ada"]).toMatchObject({ op: "suspend", attempts: i + 1 });
     }
-    proxy.decide = () => ({ kind: "pass" });
+    env.proxy.decide = () => ({ kind: "pass" });
     await syncAt(at(5 * MINUTE), store, () => []);
-    expect(sandbox.users()[0]!.active).toBe(false);
+    expect(env.sandbox.users()[0]!.active).toBe(false);
     expect(store.state!.failures).toBeUndefined();
   });
 
   it("Given the target stops answering, then the failures are not held against the objects", async () => {
     const store = new MemoryStore();
     await syncAt(at(0), store, () => [aSourceUser({ id: "ada" })]);
-    proxy.decide = ({ method }) => (method === "PATCH" ? { kind: "reset-before" } : { kind: "pass" });
+    env.proxy.decide = ({ method }) => (method === "PATCH" ? { kind: "reset-before" } : { kind: "pass" });
 
     const report = await syncAt(at(MINUTE), store, () => [aSourceUser({ id: "ada", title: "Staff Engineer" })]);
     expect(report.results).toEqual([expect.objectContaining({ op: "update", status: "failed", failureKind: "no-answer" })]);

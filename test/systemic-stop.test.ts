@@ -2,9 +2,8 @@
  * Stopping early when the target, not one object, is failing: the rules on their own, then
  * applyPlan and runSync against the sandbox behind the fault proxy.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startSandbox, type Sandbox } from "../src/sandbox/server.js";
-import { ScimClient } from "../src/scim/client.js";
+import { describe, expect, it } from "vitest";
+import type { ScimClient } from "../src/scim/client.js";
 import { planChanges } from "../src/core/planner.js";
 import { applyPlan } from "../src/engine/apply-plan.js";
 import { runSync, type RunSettings } from "../src/engine/run-sync.js";
@@ -16,7 +15,7 @@ import { defaultUserMapping } from "../src/core/mapping.js";
 import { buildReport } from "../src/ui/report.js";
 import { renderHumanReport } from "../src/ui/human-report.js";
 import { makeStyle } from "../src/ui/style.js";
-import { startFaultProxy, type FaultProxy } from "./support/fault-proxy.js";
+import { useSandboxBehindProxy } from "./support/fault-proxy.js";
 import { MemoryStore } from "./support/memory-store.js";
 import { aDesiredUser, aPlanInput, aSourceUser, aState, days, MAPPING, T0 } from "./builders.js";
 
@@ -64,36 +63,15 @@ describe("SystemicWatch", () => {
   });
 });
 
-let sandbox: Sandbox;
-let proxy: FaultProxy;
-let clients: ScimClient[] = [];
-
-beforeAll(async () => {
-  sandbox = await startSandbox();
-  proxy = await startFaultProxy(sandbox.baseUrl);
-});
-afterAll(async () => {
-  await proxy.close();
-  await sandbox.close();
-});
-beforeEach(() => {
-  sandbox.reset();
-  proxy.decide = () => ({ kind: "pass" });
-  proxy.seen.length = 0;
-});
-afterEach(async () => {
-  await Promise.all(clients.map((c) => c.close()));
-  clients = [];
-});
+const env = useSandboxBehindProxy();
 
 function aClient(): ScimClient {
-  const client = new ScimClient({ baseUrl: proxy.baseUrl, token: sandbox.token, rateLimit: 0, retries: 2, sleep: async () => {} });
-  clients.push(client);
+  const client = env.client();
   return client;
 }
 
 const people = (n: number): SourceUser[] => Array.from({ length: n }, (_, i) => aSourceUser({ id: `p${String(i).padStart(3, "0")}` }));
-const writes = () => proxy.seen.filter((r) => r.method !== "GET");
+const writes = () => env.proxy.seen.filter((r) => r.method !== "GET");
 
 async function applyCreates(n: number, concurrency = 4) {
   const plan = planChanges(aPlanInput({ desired: people(n).map((u) => aDesiredUser(u)), state: aState(), now: T0 }));
@@ -102,7 +80,7 @@ async function applyCreates(n: number, concurrency = 4) {
 
 describe("applyPlan stops early on a systemic failure", () => {
   it("Given every write fails with 500, then it stops once 20 actions finished, in-flight ones finish, and the rest are not started", async () => {
-    proxy.decide = ({ method }) => (method === "GET" ? { kind: "pass" } : { kind: "respond", status: 500, body: { detail: "down" } });
+    env.proxy.decide = ({ method }) => (method === "GET" ? { kind: "pass" } : { kind: "respond", status: 500, body: { detail: "down" } });
 
     const outcome = await applyCreates(60);
 
@@ -119,7 +97,7 @@ describe("applyPlan stops early on a systemic failure", () => {
   });
 
   it("Given the target stops answering, then it stops after 5 actions in a row without an answer", async () => {
-    proxy.decide = ({ method }) => (method === "POST" ? { kind: "reset-before" } : { kind: "pass" });
+    env.proxy.decide = ({ method }) => (method === "POST" ? { kind: "reset-before" } : { kind: "pass" });
 
     const outcome = await applyCreates(30, 1);
 
@@ -129,7 +107,7 @@ describe("applyPlan stops early on a systemic failure", () => {
   });
 
   it("Given the target rejects the token, then no action is started after the first rejection", async () => {
-    proxy.decide = ({ method }) => (method === "POST" ? { kind: "respond", status: 401, body: { detail: "expired" } } : { kind: "pass" });
+    env.proxy.decide = ({ method }) => (method === "POST" ? { kind: "respond", status: 401, body: { detail: "expired" } } : { kind: "pass" });
 
     const outcome = await applyCreates(10, 1);
 
@@ -140,7 +118,7 @@ describe("applyPlan stops early on a systemic failure", () => {
   });
 
   it("Given a few objects fail among many that succeed, then the run goes on", async () => {
-    proxy.decide = ({ method, body }) => (method === "POST" && /p00[0-4]@/.test(body) ? { kind: "respond", status: 400, body: { detail: "nope" } } : { kind: "pass" });
+    env.proxy.decide = ({ method, body }) => (method === "POST" && /p00[0-4]@/.test(body) ? { kind: "respond", status: 400, body: { detail: "nope" } } : { kind: "pass" });
 
     const outcome = await applyCreates(30);
 
@@ -153,7 +131,7 @@ describe("applyPlan stops early on a systemic failure", () => {
 
 describe("runSync after a systemic stop", () => {
   const settings = (): RunSettings => ({
-    targetUrl: proxy.baseUrl,
+    targetUrl: env.proxy.baseUrl,
     scope: {},
     policy: { deleted: { suspend: 0, delete: days(30) }, suspended: { suspend: 0, delete: "never" }, outOfScope: { suspend: 0, delete: "never" } },
     safety: { maxDeprovisions: 1000, maxDeprovisionPercent: 100 },
@@ -168,7 +146,7 @@ describe("runSync after a systemic stop", () => {
   it("Given most writes fail, then the run stops early and says why; once the target recovers, the next run applies the rest", async () => {
     const store = new MemoryStore();
     const users = people(40);
-    proxy.decide = ({ method }) => (method === "GET" ? { kind: "pass" } : { kind: "respond", status: 500 });
+    env.proxy.decide = ({ method }) => (method === "GET" ? { kind: "pass" } : { kind: "respond", status: 500 });
 
     const first = await runSync(settings(), { source: source(users), target: aClient(), store }, { now: T0, clock: () => T0, runId: "r1" });
 
@@ -177,14 +155,14 @@ describe("runSync after a systemic stop", () => {
     expect(first.results.filter((r) => r.status === "planned").length).toBeGreaterThan(10);
     expect(store.state!.lastRun).toMatchObject({ result: "failed" });
     expect(store.state!.failures).toBeUndefined();
-    const json = buildReport("sync", proxy.baseUrl, first.plan, first.results, first.problems, first.result);
+    const json = buildReport("sync", env.proxy.baseUrl, first.plan, first.results, first.problems, first.result);
     json.stoppedEarly = first.stoppedEarly;
     expect(renderHumanReport(json, makeStyle(false))).toMatch(/Stopped early: 20 of the last 20 actions failed.*\n {2}\d+ action\(s\) not started; the next run plans them again\./);
 
-    proxy.decide = () => ({ kind: "pass" });
+    env.proxy.decide = () => ({ kind: "pass" });
     const second = await runSync(settings(), { source: source(users), target: aClient(), store }, { now: T0, clock: () => T0, runId: "r2" });
     expect(second.result).toBe("ok");
     expect(second.stoppedEarly).toBeUndefined();
-    expect(sandbox.users()).toHaveLength(40);
+    expect(env.sandbox.users()).toHaveLength(40);
   });
 });

@@ -5,6 +5,9 @@
  */
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import { afterAll, afterEach, beforeAll, beforeEach } from "vitest";
+import { startSandbox, type Sandbox } from "../../src/sandbox/server.js";
+import { ScimClient } from "../../src/scim/client.js";
 
 export type FaultDecision =
   | { kind: "pass"; delayMs?: number; rewrite?: (json: any) => unknown }
@@ -103,4 +106,48 @@ export async function startFaultProxy(upstreamBaseUrl: string): Promise<FaultPro
   const port = (server.address() as AddressInfo).port;
   proxy.baseUrl = `http://127.0.0.1:${port}${upstream.pathname}`;
   return proxy;
+}
+
+/** The sandbox behind a fault proxy for a whole test file, reset before each test. */
+export interface ProxiedSandbox {
+  readonly sandbox: Sandbox;
+  readonly proxy: FaultProxy;
+  /** A SCIM client that talks to the sandbox through the proxy, retrying without waiting; closed after the test. */
+  client(): ScimClient;
+}
+
+export function useSandboxBehindProxy(): ProxiedSandbox {
+  let sandbox: Sandbox | undefined;
+  let proxy: FaultProxy | undefined;
+  let clients: ScimClient[] = [];
+  beforeAll(async () => {
+    sandbox = await startSandbox();
+    proxy = await startFaultProxy(sandbox.baseUrl);
+  });
+  afterAll(async () => {
+    await proxy?.close();
+    await sandbox?.close();
+  });
+  beforeEach(() => {
+    sandbox!.reset();
+    proxy!.decide = () => ({ kind: "pass" });
+    proxy!.seen.length = 0;
+  });
+  afterEach(async () => {
+    await Promise.all(clients.map((c) => c.close()));
+    clients = [];
+  });
+  return {
+    get sandbox() {
+      return sandbox!;
+    },
+    get proxy() {
+      return proxy!;
+    },
+    client() {
+      const client = new ScimClient({ baseUrl: proxy!.baseUrl, token: sandbox!.token, rateLimit: 0, retries: 2, sleep: async () => {} });
+      clients.push(client);
+      return client;
+    },
+  };
 }

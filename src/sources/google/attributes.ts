@@ -4,9 +4,7 @@
  * users.list down to what the mapping reads: a full User with custom schemas is several
  * kilobytes, and 500 of them make a page.
  */
-import type { SOURCE_USER_ATTRIBUTES } from "../../core/model.js";
-
-type ModelAttribute = (typeof SOURCE_USER_ATTRIBUTES)[number];
+import { fieldsNeeded, type ModelAttribute } from "../record-values.js";
 
 /**
  * Google fields behind each attribute of the source model. Empty: Google has nothing for it
@@ -64,17 +62,5 @@ const ALWAYS = ["id", "primaryEmail", "suspended", "archived"];
  * need, plus what the source itself always reads.
  */
 export function googleUserFields(references: Iterable<string>, options: { orgUnitPath?: boolean } = {}): string[] {
-  const fields = new Set(ALWAYS);
-  if (options.orgUnitPath) fields.add("orgUnitPath");
-  for (const reference of references) {
-    const first = /^[^.[]*/.exec(reference)![0];
-    if (first === "extra") {
-      const name = /^extra\.([^.[]+)/.exec(reference)?.[1];
-      const needed = name === undefined ? undefined : GOOGLE_EXTRA_FIELDS_OF[name];
-      for (const field of needed ?? []) fields.add(field);
-      continue;
-    }
-    for (const field of GOOGLE_FIELDS_OF[first as ModelAttribute] ?? []) fields.add(field);
-  }
-  return [...fields].sort();
+  return fieldsNeeded(references, { model: GOOGLE_FIELDS_OF, extra: GOOGLE_EXTRA_FIELDS_OF }, options.orgUnitPath ? [...ALWAYS, "orgUnitPath"] : ALWAYS);
 }

@@ -9,6 +9,7 @@
  */
 import { errorCode } from "../../errors.js";
 import type { SourceFailure } from "../source-calls.js";
+import { clipMessage } from "../record-values.js";
 
 /** The read-only scopes scimsync asks for, one per kind of Directory resource it lists. */
 export const GOOGLE_SCOPES = {
@@ -102,10 +103,8 @@ function apiError(data: unknown): { message?: string; reasons: string[]; oauthEr
   return { reasons, ...(typeof message === "string" ? { message: clip(message) } : {}) };
 }
 
-/** Google's messages are short; anything long is not one of them and would flood the output. */
 function clip(text: string): string {
-  const flat = text.replace(/\s+/g, " ").trim();
-  return flat.length > 300 ? `${flat.slice(0, 300)}…` : flat;
+  return clipMessage(text, 300);
 }
 
 export const LISTING_TEXT: Record<GoogleListing, string> = {

@@ -5,6 +5,7 @@
  */
 import type { SourceGroup } from "../../core/model.js";
 import type { DirectoryRead } from "../directory-read.js";
+import { nonEmpty } from "../record-values.js";
 
 /** How many external members a warning names before it just counts. */
 const NAMED_EXTERNALS = 3;
@@ -38,10 +39,10 @@ export function toSourceGroups(raw: RawGroup[], members: Map<string, RawMember[]
     }
     // A page served twice must not make two groups of one.
     if (out.has(g.id)) continue;
-    const group: SourceGroup = { id: g.id, displayName: text(g.name) ?? text(g.email) ?? g.id, members: [] };
-    const email = text(g.email);
+    const group: SourceGroup = { id: g.id, displayName: nonEmpty(g.name) ?? nonEmpty(g.email) ?? g.id, members: [] };
+    const email = nonEmpty(g.email);
     if (email) group.email = email;
-    const description = text(g.description);
+    const description = nonEmpty(g.description);
     if (description) group.description = description;
     const list = members.get(g.id);
     if (list === undefined) {
@@ -73,8 +74,4 @@ export function toSourceGroups(raw: RawGroup[], members: Map<string, RawMember[]
     );
   }
   return [...out.values()];
-}
-
-function text(value: string | null | undefined): string | undefined {
-  return typeof value === "string" && value.trim() !== "" ? value : undefined;
 }

@@ -14,6 +14,7 @@ import { SourceCalls, IncompleteReadError, UnexpectedResponseError, type Page } 
 import { classifyGoogleFailure, LISTING_TEXT, type FailureContext, type GoogleListing } from "./google-errors.js";
 import { describeUserIssue, googleUserSchema, toSourceUser, type GoogleUser } from "./google-user.js";
 import { DirectoryRead } from "../directory-read.js";
+import { idOf, idsOf } from "../record-values.js";
 import { probeAccess, type SourceAccess, type SourceAccessCheck } from "../access-check.js";
 import { googleSourceScope } from "./google-scope.js";
 import { toSourceGroups, type RawGroup, type RawMember } from "./google-groups.js";
@@ -379,13 +380,4 @@ function listOf(data: unknown, key: keyof typeof KINDS): unknown[] {
   if (list === undefined) return [];
   if (!Array.isArray(list)) throw new UnexpectedResponseError(`Google's answer listing ${key} has a "${key}" that is not a list`);
   return list;
-}
-
-function idOf(record: unknown): string | undefined {
-  const id = (record as { id?: unknown } | null)?.id;
-  return typeof id === "string" && id !== "" ? id : undefined;
-}
-
-function idsOf(records: unknown[]): Set<string> {
-  return new Set(records.map(idOf).filter((id): id is string => id !== undefined));
 }

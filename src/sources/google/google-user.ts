@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import type { SourceAddress, SourceTypedValue, SourceUser } from "../../core/model.js";
+import { describeRecordIssue, nonEmpty } from "../record-values.js";
 
 const text = z.string();
 const typed = z.looseObject({ type: text.optional(), customType: text.optional() });
@@ -56,11 +57,7 @@ export type GoogleUser = z.output<typeof googleUserSchema>;
 
 /** What a record that failed the check is reported as, without dumping the record. */
 export function describeUserIssue(error: z.ZodError): string {
-  const issue = error.issues[0];
-  if (!issue) return "is not a valid user record";
-  const path = issue.path.join(".");
-  if (path === "id" || path === "primaryEmail") return `has no ${path}`;
-  return `has an unreadable ${path || "record"} (${issue.message})`;
+  return describeRecordIssue(error, ["id", "primaryEmail"]);
 }
 
 /** The primary entry of a list, else the first: Google marks at most one `primary`. */
@@ -68,7 +65,6 @@ function primaryOf<T extends { primary?: boolean | undefined }>(list: T[] | unde
   return list?.find((item) => item.primary === true) ?? list?.[0];
 }
 
-const nonEmpty = (value: string | undefined): string | undefined => (value === undefined || value.trim() === "" ? undefined : value);
 
 /** Google's phone types onto SCIM's canonical ones (RFC 7643 §4.1.2: work, home, mobile, fax, pager, other). */
 const PHONE_TYPES: Record<string, string> = {

@@ -3,9 +3,7 @@
  * source attribute needs: the `$select` of /users and /users/delta. Graph returns only a small
  * default set without `$select`, and a delta query tracks only the properties selected.
  */
-import type { SOURCE_USER_ATTRIBUTES } from "../../core/model.js";
-
-type ModelAttribute = (typeof SOURCE_USER_ATTRIBUTES)[number];
+import { fieldsNeeded, type ModelAttribute } from "../record-values.js";
 
 /** Graph properties behind each attribute of the source model; empty: Entra has nothing for it. */
 export const GRAPH_FIELDS_OF: Readonly<Record<ModelAttribute, readonly string[]>> = {
@@ -62,15 +60,5 @@ const ALWAYS = ["id", "userPrincipalName", "accountEnabled"];
  * the reader turns it into an $expand or a delta selection.
  */
 export function graphUserFields(references: Iterable<string>): string[] {
-  const fields = new Set(ALWAYS);
-  for (const reference of references) {
-    const first = /^[^.[]*/.exec(reference)![0];
-    if (first === "extra") {
-      const name = /^extra\.([^.[]+)/.exec(reference)?.[1];
-      for (const field of (name === undefined ? undefined : GRAPH_EXTRA_FIELDS_OF[name]) ?? []) fields.add(field);
-      continue;
-    }
-    for (const field of GRAPH_FIELDS_OF[first as ModelAttribute] ?? []) fields.add(field);
-  }
-  return [...fields].sort();
+  return fieldsNeeded(references, { model: GRAPH_FIELDS_OF, extra: GRAPH_EXTRA_FIELDS_OF }, ALWAYS);
 }

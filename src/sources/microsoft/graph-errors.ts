@@ -7,6 +7,7 @@
  * messages are built from the status, Graph's error code and its own text.
  */
 import type { SourceFailure } from "../source-calls.js";
+import { clipMessage } from "../record-values.js";
 
 /** The application permissions scimsync needs, by what is read. */
 export const GRAPH_PERMISSIONS = {
@@ -179,6 +180,5 @@ function tokenFailure(aadsts: string | undefined, message: string, context: Grap
 }
 
 function clip(text: string): string {
-  const flat = text.replace(/\s+/g, " ").trim();
-  return flat.length > 400 ? `${flat.slice(0, 400)}…` : flat;
+  return clipMessage(text, 400);
 }

@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import type { SourceAddress, SourceTypedValue, SourceUser } from "../../core/model.js";
+import { describeRecordIssue, nonEmpty } from "../record-values.js";
 
 const text = z.string().nullish();
 
@@ -45,46 +46,41 @@ export const graphUserSchema = z.looseObject({
 export type GraphUser = z.output<typeof graphUserSchema>;
 
 export function describeGraphUserIssue(error: z.ZodError): string {
-  const issue = error.issues[0];
-  if (!issue) return "is not a valid user record";
-  const path = issue.path.join(".");
-  if (path === "id" || path === "userPrincipalName") return `has no ${path}`;
-  return `has an unreadable ${path || "record"} (${issue.message})`;
+  return describeRecordIssue(error, ["id", "userPrincipalName"]);
 }
 
-const value = (v: string | null | undefined): string | undefined => (typeof v === "string" && v.trim() !== "" ? v : undefined);
 
 export function toSourceUser(user: GraphUser): SourceUser {
   const out: SourceUser = { id: user.id, userName: user.userPrincipalName, active: user.accountEnabled !== false };
   const set = <K extends keyof SourceUser>(key: K, v: SourceUser[K] | undefined): void => {
     if (v !== undefined) out[key] = v;
   };
-  set("email", value(user.mail));
-  set("givenName", value(user.givenName));
-  set("familyName", value(user.surname));
-  set("displayName", value(user.displayName));
-  set("title", value(user.jobTitle));
-  set("department", value(user.department));
-  set("employeeNumber", value(user.employeeId));
-  set("manager", value(user.managerId));
-  set("preferredLanguage", value(user.preferredLanguage));
+  set("email", nonEmpty(user.mail));
+  set("givenName", nonEmpty(user.givenName));
+  set("familyName", nonEmpty(user.surname));
+  set("displayName", nonEmpty(user.displayName));
+  set("title", nonEmpty(user.jobTitle));
+  set("department", nonEmpty(user.department));
+  set("employeeNumber", nonEmpty(user.employeeId));
+  set("manager", nonEmpty(user.managerId));
+  set("preferredLanguage", nonEmpty(user.preferredLanguage));
   // Entra keeps one postal address, flat on the user: the work address, as Entra's own provisioning maps it.
   const address: SourceAddress = {};
   const fields: [keyof SourceAddress, string | undefined][] = [
-    ["streetAddress", value(user.streetAddress)],
-    ["locality", value(user.city)],
-    ["region", value(user.state)],
-    ["postalCode", value(user.postalCode)],
-    ["country", value(user.country)],
+    ["streetAddress", nonEmpty(user.streetAddress)],
+    ["locality", nonEmpty(user.city)],
+    ["region", nonEmpty(user.state)],
+    ["postalCode", nonEmpty(user.postalCode)],
+    ["country", nonEmpty(user.country)],
   ];
   for (const [key, v] of fields) if (v !== undefined) (address as Record<string, string>)[key] = v;
   if (Object.keys(address).length > 0) out.addresses = [{ type: "work", ...address, primary: true }];
   const phones: SourceTypedValue[] = [];
-  const business = (user.businessPhones ?? []).map(value).filter((p): p is string => p !== undefined);
+  const business = (user.businessPhones ?? []).map(nonEmpty).filter((p): p is string => p !== undefined);
   business.forEach((p, i) => phones.push({ type: "work", value: p, ...(i === 0 ? { primary: true } : {}) }));
-  const mobile = value(user.mobilePhone);
+  const mobile = nonEmpty(user.mobilePhone);
   if (mobile) phones.push({ type: "mobile", value: mobile, ...(business.length === 0 ? { primary: true } : {}) });
-  const fax = value(user.faxNumber);
+  const fax = nonEmpty(user.faxNumber);
   if (fax) phones.push({ type: "fax", value: fax });
   if (phones.length > 0) out.phoneNumbers = phones;
 
@@ -92,19 +88,19 @@ export function toSourceUser(user: GraphUser): SourceUser {
   const put = (key: string, v: unknown): void => {
     if (v !== undefined && v !== null && v !== "") extra[key] = v;
   };
-  put("officeLocation", value(user.officeLocation));
-  put("companyName", value(user.companyName));
-  put("employeeType", value(user.employeeType));
-  put("employeeHireDate", value(user.employeeHireDate));
-  put("costCenter", value(user.employeeOrgData?.costCenter));
-  put("division", value(user.employeeOrgData?.division));
-  put("userType", value(user.userType));
-  put("usageLocation", value(user.usageLocation));
-  put("mailNickname", value(user.mailNickname));
+  put("officeLocation", nonEmpty(user.officeLocation));
+  put("companyName", nonEmpty(user.companyName));
+  put("employeeType", nonEmpty(user.employeeType));
+  put("employeeHireDate", nonEmpty(user.employeeHireDate));
+  put("costCenter", nonEmpty(user.employeeOrgData?.costCenter));
+  put("division", nonEmpty(user.employeeOrgData?.division));
+  put("userType", nonEmpty(user.userType));
+  put("usageLocation", nonEmpty(user.usageLocation));
+  put("mailNickname", nonEmpty(user.mailNickname));
   put("faxNumber", fax);
-  put("onPremisesSamAccountName", value(user.onPremisesSamAccountName));
-  put("onPremisesImmutableId", value(user.onPremisesImmutableId));
-  put("onPremisesDistinguishedName", value(user.onPremisesDistinguishedName));
+  put("onPremisesSamAccountName", nonEmpty(user.onPremisesSamAccountName));
+  put("onPremisesImmutableId", nonEmpty(user.onPremisesImmutableId));
+  put("onPremisesDistinguishedName", nonEmpty(user.onPremisesDistinguishedName));
   if (Object.keys(extra).length > 0) out.extra = extra;
   return out;
 }

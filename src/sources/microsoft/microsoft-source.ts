@@ -11,6 +11,7 @@ import type { SourceGroup, SourceSnapshot, SourceUser } from "../../core/model.j
 import type { DirectorySource, SourceCache, SourceReadOptions } from "../../core/ports.js";
 import { ConcurrencyLimit } from "../../scim/concurrency-limit.js";
 import { DirectoryRead } from "../directory-read.js";
+import { idsOf, nonEmpty } from "../record-values.js";
 import { probeAccess, type SourceAccess, type SourceAccessCheck } from "../access-check.js";
 import { IncompleteReadError, SourceCalls, UnexpectedResponseError, type Page } from "../source-calls.js";
 import { credentialFor, graphClient, withTokenTimeout, type GraphConnection } from "./graph-client.js";
@@ -377,16 +378,16 @@ export class MicrosoftSource implements DirectorySource, SourceAccessCheck {
     // list would read as "nobody", so such groups are left out (neither provisioned nor used for scope).
     const hidden = Object.entries(groupRecordsById).filter(([, g]) => g.visibility === "HiddenMembership");
     if (hidden.length > 0) {
-      const names = hidden.slice(0, 3).map(([id, g]) => text(g.displayName) ?? id);
+      const names = hidden.slice(0, 3).map(([id, g]) => nonEmpty(g.displayName) ?? id);
       read.warnings.push(`${hidden.length} group(s) have hidden membership and are left out: ${names.join(", ")}${hidden.length > 3 ? ", …" : ""}`);
     }
     const visible = Object.entries(groupRecordsById).filter(([, g]) => g.visibility !== "HiddenMembership");
     const known = new Set([...Object.keys(userRecordsById), ...visible.map(([id]) => id)]);
     const groups: SourceGroup[] = visible.map(([id, g]) => {
-      const group: SourceGroup = { id, displayName: text(g.displayName) ?? text(g.mail) ?? id, members: g.members.filter((m) => known.has(m)) };
-      const mail = text(g.mail);
+      const group: SourceGroup = { id, displayName: nonEmpty(g.displayName) ?? nonEmpty(g.mail) ?? id, members: g.members.filter((m) => known.has(m)) };
+      const mail = nonEmpty(g.mail);
       if (mail) group.email = mail;
-      const description = text(g.description);
+      const description = nonEmpty(g.description);
       if (description) group.description = description;
       return group;
     });
@@ -407,14 +408,6 @@ function linkOf(page: unknown, key: "@odata.nextLink" | "@odata.deltaLink"): str
   return typeof link === "string" && link !== "" ? link : undefined;
 }
 
-function idsOf(entries: unknown[]): Set<string> {
-  const ids = new Set<string>();
-  for (const entry of entries) {
-    const id = (entry as { id?: unknown } | null)?.id;
-    if (typeof id === "string" && id !== "") ids.add(id);
-  }
-  return ids;
-}
 
 function idsOfAssigned(assignments: unknown[]): { users: Set<string>; groups: Set<string> } {
   const users = new Set<string>();
@@ -441,8 +434,4 @@ function groupRecords(entries: unknown[]): GroupRecords {
   const records: GroupRecords = {};
   applyGroupChanges(records, entries);
   return records;
-}
-
-function text(value: string | null | undefined): string | undefined {
-  return typeof value === "string" && value.trim() !== "" ? value : undefined;
 }
