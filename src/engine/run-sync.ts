@@ -17,6 +17,7 @@ import { applyPlan } from "./apply-plan.js";
 import { narrowToUser } from "./narrow-to-user.js";
 import type { PersonReport } from "../core/narrow-plan.js";
 import type { ActionResult, EventSink, StoppedEarly } from "./events.js";
+import { RunClock, type RunTimings } from "./run-timings.js";
 import { messageOf, StateError, TargetAuthError } from "../errors.js";
 
 /** What the engine needs from the configuration, independent of how the config file spells it. */
@@ -80,35 +81,42 @@ export interface PreparedPlan {
   sourceCache?: SourceCache;
   /** With `user`: who that is to the directory and the target, for the views. */
   person?: PersonReport;
+  /** Where the time went so far; runSync adds applying and saving. */
+  clock: RunClock;
 }
 
 /** Reads source, state and target, and plans. Shared line for line by `plan` and `sync`. */
 export async function preparePlan(settings: RunSettings, ports: RunPorts, options: RunOptions): Promise<PreparedPlan> {
   const emit = options.onEvent ?? (() => {});
+  const clock = new RunClock();
   const mapping = compileMapping(settings.userMapping ?? defaultUserMapping(settings.matchBy));
   const groupMapping = compileMapping(settings.groups?.mapping ?? []);
 
   // The state first: a source that reads incrementally (Graph delta queries) starts from what it kept there.
   emit({ type: "phase", phase: "read-state" });
-  const { state: stored, warnings: stateWarnings } = await ports.store.read(settings.targetUrl);
+  const { state: stored, warnings: stateWarnings } = await clock.time("stateLoadMs", () => ports.store.read(settings.targetUrl));
   for (const message of stateWarnings) emit({ type: "warning", message });
 
   emit({ type: "phase", phase: "read-source" });
-  const snapshot = await ports.source.read({
-    onProgress: (progress) => emit({ type: "source-progress", ...progress }),
-    ...(stored.sourceCache ? { cache: stored.sourceCache } : {}),
-    now: options.now,
-  });
+  const snapshot = await clock.time("readSourceMs", () =>
+    ports.source.read({
+      onProgress: (progress) => emit({ type: "source-progress", ...progress }),
+      ...(stored.sourceCache ? { cache: stored.sourceCache } : {}),
+      now: options.now,
+    }),
+  );
   emit({ type: "source-read", users: snapshot.users.length, problems: snapshot.problems.length });
   for (const message of snapshot.warnings ?? []) emit({ type: "warning", message });
 
   emit({ type: "phase", phase: "read-target" });
-  const actual = await ports.target.listUsers();
+  const actual = await clock.time("readTargetMs", () => ports.target.listUsers());
   emit({ type: "target-read", users: actual.length });
-  const confirmed = await lookUpUnlisted(
-    Object.values(stored.users).map((u) => u.targetId),
-    actual,
-    (id) => ports.target.getUser(id),
+  const confirmed = await clock.time("readTargetMs", () =>
+    lookUpUnlisted(
+      Object.values(stored.users).map((u) => u.targetId),
+      actual,
+      (id) => ports.target.getUser(id),
+    ),
   );
   actual.push(...confirmed.found);
   const targetWarnings: string[] = [];
@@ -118,34 +126,38 @@ export async function preparePlan(settings: RunSettings, ports: RunPorts, option
     );
   }
 
-  const desired = resolveDesiredUsers(snapshot, settings.scope, mapping, { requireEmail: settings.requireEmail ?? false });
+  const desired = clock.plan(() => resolveDesiredUsers(snapshot, settings.scope, mapping, { requireEmail: settings.requireEmail ?? false }));
   let groups: GroupPlanInput | undefined;
   const groupSettings = settings.groups;
   const groupsWanted = groupSettings && (groupSettings.provision !== "none" || Object.keys(stored.groups).length > 0);
   if (groupSettings && groupsWanted) {
-    const desiredGroups = resolveDesiredGroups(snapshot, settings.scope, groupSettings.provision, groupMapping, desired.users);
+    const desiredGroups = clock.plan(() => resolveDesiredGroups(snapshot, settings.scope, groupSettings.provision, groupMapping, desired.users));
     desired.warnings.push(...desiredGroups.warnings);
-    const actualGroups = await listTargetGroups(ports.target);
+    const actualGroups = await clock.time("readTargetMs", () => listTargetGroups(ports.target));
     const memberReads = new Map<string, string[] | undefined>();
     let unconfirmedGroups: Record<string, string> = {};
     if (actualGroups) {
       // As for users: a managed group missing from the listing is looked up before it is
       // believed gone, or it would be created a second time.
-      const lookedUp = await lookUpUnlisted(
-        Object.values(stored.groups).map((g) => g.targetId),
-        actualGroups,
-        (id) => ports.target.getGroup!(id),
+      const lookedUp = await clock.time("readTargetMs", () =>
+        lookUpUnlisted(
+          Object.values(stored.groups).map((g) => g.targetId),
+          actualGroups,
+          (id) => ports.target.getGroup!(id),
+        ),
       );
       actualGroups.push(...lookedUp.found);
       unconfirmedGroups = lookedUp.unconfirmed;
       emit({ type: "target-read", users: actual.length, groups: actualGroups.length });
-      const reads = groupsNeedingMemberReads(desiredGroups.groups, actualGroups, stored, groupMapping, groupSettings.readMembers);
-      await Promise.all(
-        reads.map(async (id) => {
-          const group = await ports.target.getGroup!(id);
-          // A group deleted since the listing reads as empty: its members are added again.
-          memberReads.set(id, group ? group.members : []);
-        }),
+      const reads = clock.plan(() => groupsNeedingMemberReads(desiredGroups.groups, actualGroups, stored, groupMapping, groupSettings.readMembers));
+      await clock.time("readTargetMs", () =>
+        Promise.all(
+          reads.map(async (id) => {
+            const group = await ports.target.getGroup!(id);
+            // A group deleted since the listing reads as empty: its members are added again.
+            memberReads.set(id, group ? group.members : []);
+          }),
+        ),
       );
     }
     groups = {
@@ -177,7 +189,7 @@ export async function preparePlan(settings: RunSettings, ports: RunPorts, option
     // mapped one (an email, say): the account it protects cannot be told apart from the others.
     failClosed.push("a skipped directory record has no usable id, and the mapping changes userNames, so its account in the app cannot be identified");
   }
-  const plan = planChanges({
+  const plan = clock.plan(() => planChanges({
     desired: desired.users,
     actual,
     state: stored,
@@ -198,7 +210,7 @@ export async function preparePlan(settings: RunSettings, ports: RunPorts, option
     warnings,
     ...(groups ? { groups } : {}),
     ...(snapshot.deletedAt ? { deletedAt: snapshot.deletedAt } : {}),
-  });
+  }));
   const prepared: PreparedPlan = {
     plan,
     problems,
@@ -208,6 +220,7 @@ export async function preparePlan(settings: RunSettings, ports: RunPorts, option
     mapping,
     groupMapping,
     ...(snapshot.cache ? { sourceCache: snapshot.cache } : {}),
+    clock,
   };
   return options.user === undefined ? prepared : narrowToUser(prepared, options.user, { directory: snapshot.users, desired: desired.users });
 }
@@ -299,6 +312,7 @@ export interface SyncReport {
   lastRun: RunRecord;
   /** `--user`: who that is (the plan above is theirs only). */
   person?: PersonReport;
+  timings: RunTimings;
 }
 
 /**
@@ -336,8 +350,9 @@ export async function runSync(settings: RunSettings, ports: RunPorts, options: S
     // The planner drops failure records nobody needs any more: absent there means none.
     if (plan.state.failures) working.failures = plan.state.failures;
     else delete working.failures;
+    const clock = prepared.clock;
     emit({ type: "phase", phase: "save-state" });
-    await ports.store.write(working);
+    await clock.time("stateSaveMs", () => ports.store.write(working));
 
     emit({ type: "phase", phase: "apply" });
     let saving: Promise<void> | undefined;
@@ -354,6 +369,7 @@ export async function runSync(settings: RunSettings, ports: RunPorts, options: S
         });
     }, options.checkpointMs ?? 2000);
     let outcome;
+    const applyStarted = performance.now();
     try {
       outcome = await applyPlan(plan, {
         target: ports.target,
@@ -371,6 +387,7 @@ export async function runSync(settings: RunSettings, ports: RunPorts, options: S
     } finally {
       clearInterval(checkpoint);
       await saving;
+      clock.timings.applyMs = Math.round(performance.now() - applyStarted);
     }
 
     const failed = outcome.results.filter((r) => r.status === "failed").length;
@@ -390,7 +407,15 @@ export async function runSync(settings: RunSettings, ports: RunPorts, options: S
       counts[key] = (counts[key] ?? 0) + 1;
     }
     const lastRun: RunRecord = { runId: options.runId, startedAt, finishedAt: options.clock().toISOString(), result, counts };
-    const report: SyncReport = { plan, problems: prepared.problems, results: outcome.results, result, interrupted: outcome.interrupted, lastRun };
+    const report: SyncReport = {
+      plan,
+      problems: prepared.problems,
+      results: outcome.results,
+      result,
+      interrupted: outcome.interrupted,
+      lastRun,
+      timings: clock.timings,
+    };
     if (outcome.authError) report.authError = outcome.authError;
     if (outcome.stoppedEarly) report.stoppedEarly = outcome.stoppedEarly;
     if (prepared.person) report.person = prepared.person;
@@ -400,7 +425,7 @@ export async function runSync(settings: RunSettings, ports: RunPorts, options: S
     try {
       const final: StoredState = { ...working, ...outcome.state, lastRun };
       if (!outcome.state.failures) delete final.failures;
-      await ports.store.write(final);
+      await clock.time("stateSaveMs", () => ports.store.write(final));
     } catch (error) {
       report.saveError = error;
     }

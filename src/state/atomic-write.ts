@@ -3,13 +3,17 @@
  * `path`, never a mix or nothing, and keeps the previous content as a backup.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, open, rename, unlink } from "node:fs/promises";
+import { link, mkdir, open, rename, stat, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
 import { errorCode } from "../errors.js";
 
 export interface AtomicWriteOptions {
-  /** Written to `backupPath` (atomically too) before `path` is replaced. */
-  backup?: { path: string; content: string | Uint8Array };
+  /**
+   * Written to `backup.path` (atomically too) before `path` is replaced. With `linkFrom`, the
+   * backup is first tried as a hard link to that file (which must hold `content`): no copy of a
+   * large state is written and synced, and the old file's blocks are already durable.
+   */
+  backup?: { path: string; content: string | Uint8Array; linkFrom?: string };
   /** Permission bits for the new file and the backup. */
   mode: number;
   /** Permission bits for parent folders that have to be created. */
@@ -48,7 +52,9 @@ export async function writeFileAtomic(path: string, content: string, options: At
     if (options.backup) {
       const backupTemp = tempPathFor(options.backup.path);
       temps.push(backupTemp);
-      await writeDurably(backupTemp, options.backup.content, options.mode);
+      if (!(options.backup.linkFrom && (await linked(options.backup.linkFrom, backupTemp, options.mode)))) {
+        await writeDurably(backupTemp, options.backup.content, options.mode);
+      }
       await options.beforeRename?.(backupTemp, options.backup.path);
       await rename(backupTemp, options.backup.path);
       temps.pop();
@@ -61,6 +67,22 @@ export async function writeFileAtomic(path: string, content: string, options: At
     await syncFolder(folder);
   } catch (error) {
     await Promise.all(temps.map((t) => unlink(t).catch(() => undefined)));
+    throw error;
+  }
+}
+
+/**
+ * false where the file system has no hard links, or where `from` has other permissions than a
+ * backup should (a file someone else created): the caller then writes a copy with `mode`.
+ */
+async function linked(from: string, to: string, mode: number): Promise<boolean> {
+  try {
+    if (((await stat(from)).mode & 0o7777) !== mode) return false;
+    await link(from, to);
+    return true;
+  } catch (error) {
+    const code = errorCode(error);
+    if (code === "ENOENT" || code === "EPERM" || code === "ENOTSUP" || code === "EOPNOTSUPP" || code === "EMLINK" || code === "EXDEV") return false;
     throw error;
   }
 }

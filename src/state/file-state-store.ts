@@ -58,6 +58,11 @@ export class FileStateStore implements StateStore {
    * different serial on disk at write time means someone else wrote the file meanwhile.
    */
   private expectedSerial: number | undefined;
+  /**
+   * The text this store last read from or wrote to `<path>`. When the file still holds exactly
+   * that, a write need not parse it again to know its serial (a large state takes a while).
+   */
+  private knownText: string | undefined;
   /** Writes run one after another: a checkpoint timer and the final save may overlap. */
   private writing: Promise<void> = Promise.resolve();
 
@@ -98,6 +103,7 @@ export class FileStateStore implements StateStore {
       case "ok":
         state = main.state;
         this.expectedSerial = main.state.serial;
+        this.knownText = main.text;
         break;
       case "invalid": {
         const backup = await this.load(this.backupPath);
@@ -147,7 +153,7 @@ export class FileStateStore implements StateStore {
     const lost = this.runLock.lost;
     if (lost !== undefined) throw lostLockError(this.runLock.lockPath, this.path, lost);
 
-    const current = await this.load(this.path);
+    const current = await this.currentForWrite();
     if (current.kind === "newer") throw newerVersionError(this.path, current.version);
     if (current.kind === "ok") {
       const expected = this.expectedSerial ?? state.serial;
@@ -172,7 +178,7 @@ export class FileStateStore implements StateStore {
       await writeFileAtomic(this.path, serialized.text, {
         mode: 0o600,
         dirMode: 0o700,
-        backup: current.kind === "ok" ? { path: this.backupPath, content: current.text } : undefined,
+        backup: current.kind === "ok" || current.kind === "unchanged" ? { path: this.backupPath, content: current.text, linkFrom: this.path } : undefined,
         beforeRename: this.beforeRename,
       });
     } catch (error) {
@@ -180,6 +186,7 @@ export class FileStateStore implements StateStore {
     }
     state.serial = serial;
     this.expectedSerial = serial;
+    this.knownText = serialized.text;
   }
 
   /**
@@ -217,6 +224,19 @@ export class FileStateStore implements StateStore {
         `${restore} — or, to start over on purpose (every target user will be matched and adopted again, ` +
         `pending deprovisionings forgotten), delete ${shellWord(this.backupPath)}`,
     });
+  }
+
+  /**
+   * The state file as a write finds it. When it holds exactly what this store last read or
+   * wrote, it is known to be valid with the expected serial, and parsing a large state again
+   * is skipped.
+   */
+  private async currentForWrite(): Promise<DiskState | { kind: "unchanged"; text: string }> {
+    if (this.knownText !== undefined) {
+      const text = await readFile(this.path, "utf8").catch(() => undefined);
+      if (text === this.knownText) return { kind: "unchanged", text };
+    }
+    return this.load(this.path);
   }
 
   private async load(file: string): Promise<DiskState> {

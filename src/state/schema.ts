@@ -8,6 +8,7 @@
 import { z } from "zod";
 import { DEPROVISION_REASONS, type ActionOp, type DeprovisionReason, type FailureRecord, type StateGroup, type StateUser } from "../core/model.js";
 import type { RunResult, StoredState } from "../core/ports.js";
+import { makeQuickChecker } from "./quick-check.js";
 
 /** The layout this scimsync reads and writes. A file with a higher version is refused, never guessed at. */
 export const STATE_VERSION = 4;
@@ -128,14 +129,25 @@ const failureRecordV4 = z.strictObject({
  * (src/core/escrow.ts). One record keyed `User:<sourceId>` or `Group:<sourceId>`: a flat map
  * keeps the file readable and one lookup finds any object. Absent when nothing is failing.
  */
+const failuresV4 = z.record(z.string().regex(/^(User|Group):./, 'a key is "User:<sourceId>" or "Group:<sourceId>"'), failureRecordV4);
+
 export const stateFileV4 = stateFileV3.extend({
   version: z.literal(4),
-  failures: z.record(z.string().regex(/^(User|Group):./, 'a key is "User:<sourceId>" or "Group:<sourceId>"'), failureRecordV4).optional(),
+  failures: failuresV4.optional(),
 });
 export type StateFileV4 = z.infer<typeof stateFileV4>;
 
 export const currentStateFile = stateFileV4;
 export type CurrentStateFile = StateFileV4;
+
+/** The schema's verdict on a current-version file, fast on the common shape (see quick-check.ts). */
+export const quickStateCheck = makeQuickChecker({ version: STATE_VERSION, isoTime, failures: failuresV4 });
+
+function checkCurrent(file: unknown): { success: true; data: CurrentStateFile } | { success: false; error: z.ZodError } {
+  const fast = quickStateCheck.check(file);
+  if (fast) return { success: true, data: fast };
+  return currentStateFile.safeParse(file);
+}
 
 /** Thrown inside a migration when a file is valid per its schema but cannot be upgraded. */
 class MigrationProblem extends Error {}
@@ -227,7 +239,7 @@ export function parseStateFile(text: string): ParsedStateFile {
     if (error instanceof MigrationProblem) return { kind: "invalid", reason: `version ${version} layout: ${error.message}` };
     throw error;
   }
-  const parsed = currentStateFile.safeParse(file);
+  const parsed = checkCurrent(file);
   if (!parsed.success) {
     // After a migration this would be a bug in the migration; the message says which layout failed.
     const which = version === STATE_VERSION ? "" : ` after upgrading from version ${version}`;
@@ -287,10 +299,34 @@ export function serializeStateFile(state: StoredState): { text: string } | { inv
     source: state.sourceCache,
     failures,
   };
-  const text = `${JSON.stringify(file, null, 2)}\n`;
   // Checked as it will be read back, so a write can never produce a file the next run rejects.
-  const check = currentStateFile.safeParse(JSON.parse(text));
-  return check.success ? { text } : { invalid: describeIssues(check.error) };
+  // Every field the check accepts is a string, a safe integer, a boolean or a plain object of
+  // them, which survive JSON unchanged, so the object can be checked without a round trip.
+  const check = checkCurrent(file);
+  return check.success ? { text: stateFileText(file) } : { invalid: describeIssues(check.error) };
+}
+
+/**
+ * One user, group or escrow record per line, the rest indented: a state of 100,000 users is a
+ * third smaller and several times faster to write than fully indented JSON, and a diff of two
+ * files still shows one line per changed record. The source's cache is one line: it is a copy
+ * of the directory, of no use in a diff.
+ */
+function stateFileText(file: Record<string, unknown>): string {
+  const parts: string[] = [];
+  for (const [key, value] of Object.entries(file)) {
+    if (value === undefined) continue;
+    const name = JSON.stringify(key);
+    if (key === "users" || key === "groups" || key === "failures") {
+      const lines = Object.entries(value as Record<string, unknown>).map(([id, record]) => `    ${JSON.stringify(id)}: ${JSON.stringify(record)}`);
+      parts.push(lines.length === 0 ? `  ${name}: {}` : `  ${name}: {\n${lines.join(",\n")}\n  }`);
+    } else if (key === "source") {
+      parts.push(`  ${name}: ${JSON.stringify(value)}`);
+    } else {
+      parts.push(`  ${name}: ${JSON.stringify(value, null, 2).replace(/\n/g, "\n  ")}`);
+    }
+  }
+  return `{\n${parts.join(",\n")}\n}\n`;
 }
 
 function toStoredState(file: CurrentStateFile): StoredState {

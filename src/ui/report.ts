@@ -3,6 +3,7 @@ import type { RunResult } from "../core/ports.js";
 import type { PersonReport } from "../core/narrow-plan.js";
 import type { ActionResult, StoppedEarly } from "../engine/events.js";
 import { ACTION_OPS } from "../engine/events.js";
+import type { RunTimings } from "../engine/run-timings.js";
 
 /**
  * The machine-readable result of `plan` and `sync` (`--output json`). Its shape is documented
@@ -54,6 +55,8 @@ export interface JsonReport {
   narrowedTo?: string;
   /** `--user`: the person step by step (scope, match); see PersonReport. */
   person?: PersonReport;
+  /** Where the run's time went, in milliseconds (see RunTimings). */
+  timings?: RunTimings;
 }
 
 /** The report's sections in the order a sync applies them; every view lists actions this way. */

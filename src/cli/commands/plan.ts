@@ -36,6 +36,7 @@ export async function planCommand(options: PlanCommandOptions): Promise<number> 
     const report = buildReport("plan", config.target.url, plan, results, prepared.problems);
     if (options.user !== undefined) report.narrowedTo = options.user.trim();
     if (prepared.person) report.person = prepared.person;
+    report.timings = prepared.clock.timings;
     out.report(report);
     if (options.exitCode) return plan.actions.length > 0 ? EXIT.changesPending : EXIT.ok;
     return EXIT.ok;

@@ -89,6 +89,7 @@ export async function syncCommand(options: SyncCommandOptions): Promise<number> 
     if (report.stoppedEarly) json.stoppedEarly = report.stoppedEarly;
     if (narrowedTo !== undefined) json.narrowedTo = narrowedTo;
     if (report.person) json.person = report.person;
+    json.timings = report.timings;
     notifying = notifier?.afterRun(report);
     if (report.saveError) {
       // One report that says both what was applied and that it is not recorded.
