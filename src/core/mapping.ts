@@ -185,11 +185,16 @@ export function diffAttributes(
   desired: AttributeMap,
   resource: Record<string, unknown>,
   mapping: CompiledEntry[],
+  /** Values that take precedence over `desired` (resolved references), so it need not be copied per user. */
+  overrides?: AttributeMap,
 ): Record<string, AttributeChange> {
   const changes: Record<string, AttributeChange> = {};
   for (const entry of mapping) {
-    if (!(entry.target in desired)) continue;
-    const want = desired[entry.target] ?? null;
+    // Attribute values are never undefined: undefined means absent.
+    const override = overrides?.[entry.target];
+    const value = override !== undefined ? override : desired[entry.target];
+    if (value === undefined) continue;
+    const want = value ?? null;
     if (want === null && entry.clearWhenEmpty === false) continue;
     const have = readScimPath(resource, entry.path);
     if (!sameValue(want, have, entry.caseExact ?? true)) changes[entry.target] = { from: have, to: want };

@@ -47,8 +47,10 @@ export function getKey(obj: unknown, key: string): unknown {
   if (obj === null || typeof obj !== "object" || Array.isArray(obj)) return undefined;
   const record = obj as Record<string, unknown>;
   if (key in record) return record[key];
+  // Called for every mapped attribute of every user: compare lengths first, so an absent
+  // attribute costs no lower-cased copies of the resource's keys.
   const lower = key.toLowerCase();
-  for (const k of Object.keys(record)) if (k.toLowerCase() === lower) return record[k];
+  for (const k in record) if (k.length === key.length && k.toLowerCase() === lower) return record[k];
   return undefined;
 }
 
@@ -74,15 +76,21 @@ function normalise(value: unknown): AttributeValue {
  */
 export function selectElement(list: unknown, filter: { attribute: string; value: string }): Record<string, unknown> | undefined {
   if (!Array.isArray(list)) return undefined;
-  const elements = list.filter((e): e is Record<string, unknown> => e !== null && typeof e === "object");
-  const exact = elements.find((e) => {
-    const v = getKey(e, filter.attribute);
-    return typeof v === "string" && v.toLowerCase() === filter.value.toLowerCase();
-  });
-  if (exact) return exact;
-  const untyped = elements.filter((e) => getKey(e, filter.attribute) === undefined);
-  if (untyped.length === 0) return undefined;
-  return untyped.find((e) => getKey(e, "primary") === true) ?? untyped[0];
+  // Plain loops: this runs for every filtered mapping entry of every user in a plan.
+  const wanted = filter.value.toLowerCase();
+  let firstUntyped: Record<string, unknown> | undefined;
+  let primaryUntyped: Record<string, unknown> | undefined;
+  for (const e of list) {
+    if (e === null || typeof e !== "object") continue;
+    const element = e as Record<string, unknown>;
+    const v = getKey(element, filter.attribute);
+    if (typeof v === "string" && v.toLowerCase() === wanted) return element;
+    if (v === undefined) {
+      firstUntyped ??= element;
+      if (primaryUntyped === undefined && getKey(element, "primary") === true) primaryUntyped = element;
+    }
+  }
+  return primaryUntyped ?? firstUntyped;
 }
 
 /** Reads a path from a SCIM resource as the target returned it. */

@@ -183,8 +183,14 @@ export function resolveDesiredUsers(snapshot: SourceSnapshot, scope: Scope, mapp
 }
 
 function mappedUserName(attributes: DesiredUser["attributes"]): string | null {
-  for (const [path, value] of Object.entries(attributes)) {
-    if (path.toLowerCase() === "username") return typeof value === "string" ? value : null;
+  // The mapping usually spells it userName: the direct read saves a scan per user.
+  const direct = attributes.userName;
+  if (direct !== undefined) return typeof direct === "string" ? direct : null;
+  for (const path in attributes) {
+    if (path.length === 8 && path.toLowerCase() === "username") {
+      const value = attributes[path];
+      return typeof value === "string" ? value : null;
+    }
   }
   return null;
 }
