@@ -311,16 +311,24 @@ describe("retries", () => {
     expect(sleeps).toEqual([375, 750, 1500, 3000]);
   });
 
-  it("Given 500, When listing, Then it fails at once without retrying", async () => {
-    const target = await startTarget((_req, res) => send(res, 500, scimError(500, undefined, "boom")));
+  it("Given 500 once, When listing, Then it backs off and retries: one transient 500 must not end the run", async () => {
+    const target = await startTarget(failingThen([(res) => send(res, 500, scimError(500, undefined, "boom"))], (res) => send(res, 200, okList)));
     const { client, sleeps } = clientFor(target);
+
+    expect(await client.listUsers()).toEqual([]);
+    expect(sleeps).toEqual([250]);
+    expect(target.requests).toHaveLength(2);
+  });
+
+  it("Given 500 every time, When retries run out, Then it throws the 500 after retries + 1 requests", async () => {
+    const target = await startTarget((_req, res) => send(res, 500, scimError(500, undefined, "boom")));
+    const { client } = clientFor(target, { retries: 2 });
 
     const error = await caught(client.listUsers());
 
     expect(error.status).toBe(500);
-    expect(error.message).toBe("GET /Users: 500: boom");
-    expect(sleeps).toEqual([]);
-    expect(target.requests).toHaveLength(1);
+    expect(error.message).toBe("GET /Users: 500: boom (gave up after 3 attempts)");
+    expect(target.requests).toHaveLength(3);
   });
 
   it("Given 503 every time, When retries run out, Then it throws TargetError after retries + 1 requests", async () => {
@@ -502,9 +510,9 @@ describe("patchUser and deleteUser", () => {
     expect(await client.patchUser("id-7", [{ op: "replace", path: "active", value: false }])).toMatchObject({ id: "id-7", active: false });
   });
 
-  it("Given 503 then 204, When patching, Then the PATCH is retried", async () => {
+  it.each([503, 500])("Given %i then 204, When patching, Then the PATCH is retried", async (status) => {
     let n = 0;
-    const target = await startTarget((_req, res) => send(res, n++ === 0 ? 503 : 204));
+    const target = await startTarget((_req, res) => send(res, n++ === 0 ? status : 204));
     const { client } = clientFor(target);
 
     await client.patchUser("id-1", [{ op: "replace", path: "title", value: "x" }]);
@@ -763,5 +771,41 @@ describe("toTargetUser", () => {
     ["nope", "target returned a User that is not a JSON object"],
   ])("rejects %j", (resource, message) => {
     expect(() => toTargetUser(resource)).toThrow(new TargetError(message, {}));
+  });
+});
+
+describe("a 429 slows the whole client down", () => {
+  it("Given one request got 429 with Retry-After, When others start meanwhile, Then they wait for the same pause instead of drawing 429s too", async () => {
+    let refused = false;
+    const target = await startTarget((req, res) => {
+      if (!refused) {
+        refused = true;
+        send(res, 429, scimError(429, undefined, "slow down"), { "retry-after": "1" });
+        return;
+      }
+      send(res, 200, { schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"], id: req.path.split("/").pop(), userName: "u@example.com", active: true });
+    });
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const sleeps: number[] = [];
+    const { client } = clientFor(target, {
+      concurrency: 4,
+      sleep: (ms) => {
+        sleeps.push(ms);
+        return released;
+      },
+    });
+
+    const first = client.getUser("a");
+    while (sleeps.length === 0) await new Promise((r) => setTimeout(r, 5));
+    const others = Promise.all(["b", "c", "d"].map((id) => client.getUser(id)));
+    await new Promise((r) => setTimeout(r, 100));
+    // Only the refused request reached the target while the pause runs.
+    expect(target.requests).toHaveLength(1);
+
+    release();
+    await Promise.all([first, others]);
+    expect(target.requests).toHaveLength(5);
+    expect(sleeps).toEqual([1000]);
   });
 });

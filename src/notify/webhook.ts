@@ -63,11 +63,24 @@ async function send(url: string, body: string, host: string, timeoutMs: number, 
     await response.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
     const status = response.statusCode;
     if (status >= 200 && status < 300) return { ok: true };
+    const location = response.headers.location;
+    if (status >= 300 && status < 400 && location !== undefined) {
+      return { ok: false, retryable: false, problem: `the webhook at ${host} redirected (${status}) to ${hostOf(location, url)}; redirects are not followed` };
+    }
     return { ok: false, retryable: status >= 500, problem: `the webhook at ${host} answered ${status}` };
   } catch (error) {
     if (deadline.aborted) return { ok: false, retryable: true, problem: `the webhook at ${host} gave no answer within ${timeoutMs / 1000} s` };
     const code = errorCode(error);
     const failure = classifyNetworkError(code);
     return { ok: false, retryable: failure !== "fatal", problem: `could not reach the webhook at ${host}: ${describeNetworkError(code).text}` };
+  }
+}
+
+/** The host a Location points at: like the webhook's own URL, its path may carry a secret. */
+function hostOf(location: string | string[], base: string): string {
+  try {
+    return new URL(Array.isArray(location) ? location[0]! : location, base).host;
+  } catch {
+    return "an unreadable address";
   }
 }

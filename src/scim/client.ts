@@ -99,6 +99,7 @@ export class ScimClient implements UserTarget, GroupTarget {
   async listUsers(): Promise<TargetUser[]> {
     return collectListing({
       noun: "users",
+      pageSize: this.#pageSize,
       toItem: toTargetUser,
       fetchPage: async (startIndex) => {
         const { json } = await this.#transport.send({
@@ -173,6 +174,7 @@ export class ScimClient implements UserTarget, GroupTarget {
     try {
       return await collectListing({
         noun: "groups",
+        pageSize: this.#pageSize,
         toItem: toTargetGroup,
         fetchPage: async (startIndex) => {
           const { json } = await this.#transport.send({

@@ -82,6 +82,13 @@ const MAYBE_SENT_CODES = new Set([
 
 const TLS_CODE = /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)/;
 
+/**
+ * A failed TLS handshake: the certificate is refused before any request byte leaves, so even
+ * a POST was certainly not applied. Still `fatal`, since repeating it changes nothing.
+ */
+export function isTlsFailure(code: string | undefined): boolean {
+  return code !== undefined && TLS_CODE.test(code);
+}
 
 export function classifyNetworkError(code: string | undefined): NetworkFailure {
   if (code && NOT_SENT_CODES.has(code)) return "not-sent";
@@ -109,6 +116,8 @@ export function describeNetworkError(code: string | undefined, answered = false)
       return { text: answered ? "connection closed by the target" : "connection closed by the target before it answered" };
     case "UND_ERR_RES_CONTENT_LENGTH_MISMATCH":
       return { text: "response body was truncated" };
+    case "UND_ERR_HEADERS_OVERFLOW":
+      return { text: "the response headers are larger than scimsync accepts" };
     case "UND_ERR_HEADERS_TIMEOUT":
     case "UND_ERR_BODY_TIMEOUT":
     case "ETIMEDOUT":
@@ -116,6 +125,8 @@ export function describeNetworkError(code: string | undefined, answered = false)
     case undefined:
       return { text: "request failed" };
   }
+  // llhttp's codes: the bytes that came back are not an HTTP response.
+  if (code.startsWith("HPE_")) return { text: `the answer is not valid HTTP (${code})` };
   if (TLS_CODE.test(code)) {
     return {
       text: `TLS verification failed (${code})`,

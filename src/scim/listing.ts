@@ -3,7 +3,7 @@
  * planner treats every resource it does not see as absent, so a listing that may be short is
  * an error, never a result.
  */
-import { TargetError } from "../errors.js";
+import { TargetAuthError, TargetError } from "../errors.js";
 import type { ListPage } from "./list-response.js";
 
 /**
@@ -22,6 +22,8 @@ export interface ListingSpec<T extends { id: string }> {
   toItem: (resource: unknown) => T;
   /** Plural noun for messages: `users`, `groups`. */
   noun: string;
+  /** The `count` each page asks for. */
+  pageSize: number;
 }
 
 /**
@@ -30,12 +32,28 @@ export interface ListingSpec<T extends { id: string }> {
  * totalResults. Repeated ids are dropped (unstable order without sortBy); a page that brings
  * nothing new before the end means the target went back to an earlier page, and an empty page
  * before the end means totalResults promised resources the target never returned: both throw.
+ *
+ * One exception to trusting totalResults: some targets report the size of the page in hand as
+ * totalResults, so a first page that is full and claims exactly what it holds looks complete
+ * while it may be one of many. Then one more page is read to confirm the end; that page may
+ * come back empty, repeat page 1 (SCIMMY past the end) or be refused with a 400 or 404 (targets
+ * that reject a startIndex past totalResults), and each of those confirms it.
  */
-export async function collectListing<T extends { id: string }>({ fetchPage, toItem, noun }: ListingSpec<T>): Promise<T[]> {
+export async function collectListing<T extends { id: string }>({ fetchPage, toItem, noun, pageSize }: ListingSpec<T>): Promise<T[]> {
   const items = new Map<string, T>();
   let startIndex = 1;
+  let confirming = false;
   for (let page = 1; page <= MAX_LIST_PAGES; page++) {
-    const { totalResults, resources } = await fetchPage(startIndex);
+    let listed: ListPage;
+    try {
+      listed = await fetchPage(startIndex);
+    } catch (error) {
+      if (confirming && error instanceof TargetError && !(error instanceof TargetAuthError) && (error.status === 400 || error.status === 404)) {
+        return [...items.values()];
+      }
+      throw error;
+    }
+    const { totalResults, resources } = listed;
     if (resources.length === 0) {
       if (items.size < totalResults) {
         throw new TargetError(
@@ -53,15 +71,17 @@ export async function collectListing<T extends { id: string }>({ fetchPage, toIt
       fresh++;
     }
     if (fresh === 0) {
+      if (confirming) return [...items.values()];
       throw new TargetError(
         `target listing is inconsistent: the page at startIndex ${startIndex} only repeated ${noun} already listed ` +
           `(${items.size} of ${totalResults} so far)`,
         { hint: RETRY_HINT },
       );
     }
+    confirming = page === 1 && resources.length >= pageSize && totalResults === resources.length;
     // More than totalResults means the count is wrong (or resources were added meanwhile): keep
     // going until the target runs out rather than trust a number that already proved false.
-    if (items.size === totalResults) return [...items.values()];
+    if (items.size === totalResults && !confirming) return [...items.values()];
     startIndex += resources.length;
   }
   throw new TargetError(`target listing did not end after ${MAX_LIST_PAGES} pages`, { hint: RETRY_HINT });

@@ -7,6 +7,12 @@ import type { IncomingHttpHeaders } from "node:http";
 /** Far above a page of 100 rich users (a few hundred kB) and far below trouble. */
 export const MAX_RESPONSE_BYTES = 20 * 1024 * 1024;
 
+/**
+ * The most a response's status line and headers may take. Real SCIM answers need a few kB; a
+ * gateway's cookies may need more. Beyond it undici fails the request with UND_ERR_HEADERS_OVERFLOW.
+ */
+export const MAX_RESPONSE_HEADER_BYTES = 64 * 1024;
+
 export class ResponseTooLarge extends Error {
   constructor(readonly limit: number) {
     super(`response body exceeds ${Math.round(limit / 1024 / 1024)} MB`);

@@ -10,8 +10,12 @@ const BACKOFF_CAP_MS = 30_000;
 /** The longest Retry-After we sleep through; a target asking for more gets a clear error instead. */
 export const MAX_RETRY_AFTER_MS = 120_000;
 
-/** Statuses that say "try again later" for every method. */
-const RETRYABLE_STATUSES = new Set([429, 502, 503, 504]);
+/**
+ * Statuses worth repeating a GET, PUT, PATCH or DELETE for. A 500 is included: such a request may
+ * be repeated freely (see isRetryableStatus), and one transient 500 on a single page of the
+ * listing would otherwise end the whole run before anything is planned.
+ */
+const RETRYABLE_STATUSES = new Set([429, 500, 502, 503, 504]);
 /**
  * Statuses after which a POST certainly was not applied: the target refused it before doing
  * anything (rate limited, unavailable). A 502 or 504 comes from a gateway that may have passed

@@ -10,13 +10,21 @@ import { ConcurrencyLimit } from "./concurrency-limit.js";
 import {
   classifyNetworkError,
   describeNetworkError,
+  isTlsFailure,
   readScimError,
   redactToken,
   statusError,
   type NetworkFailure,
 } from "./errors.js";
 import { RateLimiter } from "./rate-limiter.js";
-import { isJsonContentType, mediaType, parseJson, readBodyText, ResponseTooLarge } from "./response-body.js";
+import {
+  isJsonContentType,
+  MAX_RESPONSE_HEADER_BYTES,
+  mediaType,
+  parseJson,
+  readBodyText,
+  ResponseTooLarge,
+} from "./response-body.js";
 import {
   backoffMs,
   isRetryableNetworkFailure,
@@ -84,9 +92,17 @@ class DeadlineExceeded extends Error {}
 export class ScimTransport {
   readonly #options: TransportOptions;
   readonly #pool: Pool;
+  readonly #origin: string;
   readonly #basePath: string;
   readonly #limiter: RateLimiter;
   readonly #slots: ConcurrencyLimit;
+  /**
+   * The wait of a request that got a 429 or 503: such an answer is about the client as a whole,
+   * so requests about to start wait with it instead of each running into the limit in turn
+   * (16 connections would otherwise draw 16 refusals). The sleep itself is shared rather than a
+   * deadline, so an injected sleep (tests) stays the only clock.
+   */
+  #pause: { until: number; done: Promise<void> } | undefined;
   #sent = 0;
 
   constructor(options: TransportOptions) {
@@ -100,9 +116,13 @@ export class ScimTransport {
       throw new TargetError(`the target URL must be http or https, not ${url.protocol}`, { hint: "check target.url" });
     }
     this.#options = options;
+    this.#origin = url.origin;
     this.#basePath = url.pathname.replace(/\/+$/, "");
+    // undici's Pool follows no redirects: the token goes to target.url's origin and nowhere else.
     this.#pool = new Pool(url.origin, {
       connections: options.concurrency,
+      // Fixed here rather than left to Node's --max-http-header-size, which NODE_OPTIONS can raise.
+      maxHeaderSize: MAX_RESPONSE_HEADER_BYTES,
       connect: {
         rejectUnauthorized: options.rejectUnauthorized,
         // `ca` alone would replace the trusted roots; an extra CA is meant to be added to them.
@@ -125,6 +145,7 @@ export class ScimTransport {
   async send(request: ScimRequest): Promise<ScimResponse> {
     const label = `${request.method} ${request.path}`;
     for (let attempt = 1; ; attempt++) {
+      if (attempt === 1 && this.#pause) await this.#pause.done;
       const result = await this.#slots.run(() => this.#attempt(request, attempt));
       if (result.kind === "ok") return result.response;
       if (!result.retryable) throw result.error;
@@ -140,7 +161,14 @@ export class ScimTransport {
           hint: "run again later, or lower target.rateLimit",
         });
       }
-      await this.#options.sleep(result.retryAfterMs ?? backoffMs(attempt, this.#options.random));
+      const waitMs = result.retryAfterMs ?? backoffMs(attempt, this.#options.random);
+      const done = this.#options.sleep(waitMs);
+      const until = performance.now() + waitMs;
+      const pause = { until, done };
+      const slowDown = result.error.status === 429 || result.error.status === 503;
+      if (slowDown && (!this.#pause || this.#pause.until < until)) this.#pause = pause;
+      await done;
+      if (this.#pause === pause) this.#pause = undefined;
     }
   }
 
@@ -204,8 +232,14 @@ export class ScimTransport {
       const parsed = isJsonContentType(contentType) ? parseJson(text) : { ok: false as const };
       if (!parsed.ok) {
         // Often a proxy's or single sign-on page, which means the request never reached SCIM.
-        const kind = isJsonContentType(contentType) ? "non-JSON" : `non-JSON (${mediaType(contentType)})`;
-        return this.#fail(`${label}: target answered ${status} with a ${kind} body`, { status, ambiguous });
+        // JSON under another content type is refused too (the type is what tells a SCIM answer
+        // from a gateway's), and said so: "non-JSON" would send the reader after the body.
+        const what = isJsonContentType(contentType)
+          ? "a non-JSON body"
+          : parseJson(text).ok
+            ? `content type ${mediaType(contentType)} instead of JSON`
+            : `a non-JSON (${mediaType(contentType)}) body`;
+        return this.#fail(`${label}: target answered ${status} with ${what}`, { status, ambiguous });
       }
       const scimError = readScimError(parsed.value);
       if (scimError) {
@@ -215,6 +249,10 @@ export class ScimTransport {
       return { kind: "ok", response: { status, json: parsed.value } };
     }
 
+    const location = headers.location;
+    if (status >= 300 && status < 400 && location !== undefined) {
+      return this.#redirected(request, status, Array.isArray(location) ? location[0]! : location);
+    }
     const json = text.trim() === "" ? { ok: true as const, value: undefined } : parseJson(text);
     // Only a SCIM answer is trusted to mean "no such user": an HTML 404 points at a wrong URL.
     if (json.ok && request.acceptStatuses?.includes(status)) return { kind: "ok", response: { status, json: json.value } };
@@ -227,6 +265,35 @@ export class ScimTransport {
     const error = statusError(label, status, statusText, scimError, { ambiguous, hint });
     const retryAfterMs = parseRetryAfter(headers["retry-after"], Date.now());
     return retryAfterMs === undefined ? { kind: "failed", error, retryable } : { kind: "failed", error, retryable, retryAfterMs };
+  }
+
+  /**
+   * A redirect is never followed, to another host or the same one: following it would hand the
+   * token to an address that is not target.url. Where the new address ends with the requested
+   * path, the base URL it implies is offered as the fix.
+   */
+  #redirected(request: ScimRequest, status: number, location: string): Attempt {
+    const label = `${request.method} ${request.path}`;
+    let where = "an unreadable Location";
+    let hint = "check target.url: it must be the app's SCIM base URL itself, not an address that redirects";
+    try {
+      const next = new URL(location, `${this.#origin}${this.#fullPath(request)}`);
+      // Origin and path only: the query may echo a filter with a userName, and userinfo a password.
+      where = `${next.origin}${next.pathname}`;
+      const suffix = next.pathname.replace(/\/+$/, "").endsWith(request.path) ? request.path : undefined;
+      const base = suffix ? `${next.origin}${next.pathname.replace(/\/+$/, "").slice(0, -suffix.length)}` : undefined;
+      if (base && base !== `${this.#origin}${this.#basePath}`) hint = `if ${base} is the app's SCIM base URL, set target.url to it`;
+    } catch {
+      // keep the generic words
+    }
+    // 307 and 308 say "send it there instead", so the POST was not processed here; after a 301,
+    // 302 or 303 the target may have stored it and pointed at the result.
+    const ambiguous = request.method === "POST" && status !== 307 && status !== 308;
+    return this.#fail(`${label}: the target redirected (${status}) to ${where}; scimsync does not follow redirects`, {
+      status,
+      ambiguous,
+      hint,
+    });
   }
 
   #failure(request: ScimRequest, error: unknown, status: number | undefined, timedOut: boolean): Attempt {
@@ -254,7 +321,7 @@ export class ScimTransport {
       }
     }
     const isPost = request.method === "POST";
-    const ambiguous = isPost && failure !== "not-sent";
+    const ambiguous = isPost && failure !== "not-sent" && !isTlsFailure(code);
     const consequence = ambiguous ? `; the target may have created the ${createdNoun(request.path)}` : "";
     const failed = this.#fail(`${label}: ${what.text}${consequence}`, { status, ambiguous, hint: what.hint, cause: error });
     return { ...failed, retryable: isRetryableNetworkFailure(request.method, failure) };
@@ -273,10 +340,12 @@ export class ScimTransport {
     const { error } = result;
     const token = this.#options.token;
     const clean = (text: string | undefined) => (text === undefined ? undefined : redactToken(text, token));
-    if (clean(error.message) === error.message && clean(error.detail) === error.detail && clean(error.scimType) === error.scimType) {
-      return result;
-    }
-    return { ...result, error: rewrap(error, { message: clean(error.message)!, detail: clean(error.detail), scimType: clean(error.scimType) }) };
+    const fields = ["message", "detail", "scimType", "hint"] as const;
+    if (fields.every((field) => clean(error[field]) === error[field])) return result;
+    return {
+      ...result,
+      error: rewrap(error, { message: clean(error.message)!, detail: clean(error.detail), scimType: clean(error.scimType), hint: clean(error.hint) }),
+    };
   }
 
   #fullPath(request: ScimRequest): string {
