@@ -169,7 +169,7 @@ describe("the questions in a terminal", () => {
     expect(choices).toEqual({ source: "microsoft", preset: "komeet", targetUrl: "https://komeet.example.com/scim", tokenEnv: "KOMEET_TOKEN" });
     expect(printed).toContain("Please answer with a number from 1 to 5.");
     expect(printed).toContain("the target URL must be an absolute https:// URL");
-    expect(printed).toContain('"1TOKEN" is not an environment variable name');
+    expect(printed).toContain("is not an environment variable name (it starts with a digit)");
   });
 
   it("Given choices made by flags, Then only the others are asked", async () => {

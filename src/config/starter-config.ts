@@ -59,8 +59,12 @@ export function checkTargetUrl(text: string): string | undefined {
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/** Never quotes the text: it is often the token itself, pasted where its variable's name belongs. */
 export function checkEnvName(text: string): string | undefined {
-  return ENV_NAME.test(text) ? undefined : `"${text}" is not an environment variable name; use letters, digits and _, e.g. SCIM_TOKEN`;
+  if (ENV_NAME.test(text)) return undefined;
+  const odd = [...text].find((ch) => !/[A-Za-z0-9_]/.test(ch));
+  const why = text === "" ? "it is empty" : odd === undefined ? "it starts with a digit" : /\s/.test(odd) ? "it has white space in it" : `it has "${odd}" in it`;
+  return `the value is not an environment variable name (${why}); use letters, digits and _, e.g. SCIM_TOKEN`;
 }
 
 /** The config file's text. `configName` is how the next steps refer to the file. */

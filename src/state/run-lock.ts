@@ -271,7 +271,8 @@ function removeOwnerSync(lockPath: string): void {
 const ownerAwareFs = {
   ...fs,
   mkdir(path: string, callback: (error: NodeJS.ErrnoException | null) => void): void {
-    fs.mkdir(path, (error) => {
+    // Owner only: under a permissive umask anyone could otherwise add, replace or remove the owner file.
+    fs.mkdir(path, { mode: 0o700 }, (error) => {
       if (error) return callback(error);
       try {
         writeOwnerSync(path);

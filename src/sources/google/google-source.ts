@@ -12,6 +12,7 @@ import { ConcurrencyLimit } from "../../scim/concurrency-limit.js";
 import { directoryClient, type GoogleClientOptions } from "./google-client.js";
 import { SourceCalls, IncompleteReadError, UnexpectedResponseError, type Page } from "../source-calls.js";
 import { classifyGoogleFailure, LISTING_TEXT, type FailureContext, type GoogleListing } from "./google-errors.js";
+import { withoutSecrets } from "../secret-free-failure.js";
 import { describeUserIssue, googleUserSchema, toSourceUser, type GoogleUser } from "./google-user.js";
 import { DirectoryRead } from "../directory-read.js";
 import { idOf, idsOf } from "../record-values.js";
@@ -71,8 +72,10 @@ export class GoogleSource implements DirectorySource, SourceAccessCheck {
   constructor(options: GoogleSourceOptions) {
     this.#options = options;
     this.#directory = options.client ?? directoryClient(options.connection, options.timeoutMs);
+    const credentials = options.connection.credentials;
+    const secrets = credentials.kind === "access-token" ? [credentials.token] : [credentials.privateKey];
     this.#calls = new SourceCalls<FailureContext>({
-      classify: classifyGoogleFailure,
+      classify: (error, context) => withoutSecrets(classifyGoogleFailure(error, context), secrets),
       describe: (context) => LISTING_TEXT[context.listing],
       retries: options.retries,
       sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
@@ -80,7 +83,6 @@ export class GoogleSource implements DirectorySource, SourceAccessCheck {
       now: options.now ?? Date.now,
       ...(options.onRetry ? { onRetry: options.onRetry } : {}),
     });
-    const credentials = options.connection.credentials;
     this.#context = {
       auth:
         credentials.kind === "service-account"

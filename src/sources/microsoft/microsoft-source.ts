@@ -14,7 +14,8 @@ import { DirectoryRead } from "../directory-read.js";
 import { idsOf, nonEmpty } from "../record-values.js";
 import { probeAccess, type SourceAccess, type SourceAccessCheck } from "../access-check.js";
 import { IncompleteReadError, SourceCalls, UnexpectedResponseError, type Page } from "../source-calls.js";
-import { credentialFor, graphClient, withTokenTimeout, type GraphConnection } from "./graph-client.js";
+import { withoutSecrets } from "../secret-free-failure.js";
+import { credentialFor, graphClient, withTokenTimeout, type GraphConnection, type GraphCredentialSettings } from "./graph-client.js";
 import { classifyGraphFailure, GRAPH_LISTING_TEXT, GraphHttpError, isDeltaExpired, type GraphFailureContext, type GraphListing } from "./graph-errors.js";
 import { describeGraphUserIssue, graphUserSchema, toSourceUser } from "./graph-user.js";
 import {
@@ -81,8 +82,9 @@ export class MicrosoftSource implements DirectorySource, SourceAccessCheck {
   constructor(options: MicrosoftSourceOptions) {
     this.#options = options;
     this.#client = options.client ?? graphClient(options.connection, withTokenTimeout(options.credential ?? credentialFor(options.connection), options.timeoutMs));
+    const secrets = credentialSecrets(options.connection.credential);
     this.#calls = new SourceCalls<GraphFailureContext>({
-      classify: classifyGraphFailure,
+      classify: (error, context) => withoutSecrets(classifyGraphFailure(error, context), secrets),
       describe: (context) => GRAPH_LISTING_TEXT[context.listing],
       retries: options.retries,
       sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
@@ -408,6 +410,13 @@ function linkOf(page: unknown, key: "@odata.nextLink" | "@odata.deltaLink"): str
   return typeof link === "string" && link !== "" ? link : undefined;
 }
 
+
+/** What the credential holds that no message may repeat. */
+function credentialSecrets(credential: GraphCredentialSettings): string[] {
+  if (credential.kind === "secret") return [credential.clientSecret];
+  if (credential.kind === "certificate" && credential.certificatePassword) return [credential.certificatePassword];
+  return [];
+}
 
 function idsOfAssigned(assignments: unknown[]): { users: Set<string>; groups: Set<string> } {
   const users = new Set<string>();
