@@ -770,20 +770,32 @@ const badCases: BadCase[] = [
   {
     name: "a YAML syntax error on the line holding an inline token",
     yaml: `source: { type: file, path: d.json }\ntarget:\n  token: "${SECRET}\n  url: https://a.example.com\n`,
-    path: "",
-    says: ["YAML syntax error at line", "column", "quote"],
+    path: "target.token",
+    says: ["YAML syntax error at line 3, column 10", 'opens with " but has no closing "'],
   },
   {
     name: "a block scalar header that swallowed an inline token",
     yaml: `source: { type: file, path: d.json }\ntarget:\n  url: https://a.example.com\n  token: |${SECRET}\n    x\n`,
     path: "",
-    says: ["YAML syntax error at line 4", "Block scalar header includes extra characters"],
+    says: ["YAML syntax error at line 4", "(key token)", "Block scalar header includes extra characters"],
+  },
+  {
+    name: "a tab used for indentation",
+    yaml: "source: { type: file, path: d.json }\ntarget:\n\turl: https://a.example.com\n",
+    path: "",
+    says: ["YAML syntax error at line 3, column 1 (key url): Tabs are not allowed as indentation"],
+  },
+  {
+    name: "a list that is never closed",
+    yaml: "source: { type: file, path: d.json }\nscope:\n  groups: [Sales, Engineering\ntarget: { url: https://a.example.com }\n",
+    path: "scope.groups",
+    says: ["YAML syntax error at line 3, column 11: the [ that starts the value of scope.groups is not closed with ]", "indent each continued line"],
   },
   {
     name: "a key written twice",
     yaml: "source: { type: file, path: d.json }\nsource: { type: file, path: e.json }\n",
-    path: "",
-    says: ["YAML syntax error at line 2, column 1", "unique"],
+    path: "source",
+    says: ["YAML syntax error at line 2, column 1", "the key source is written twice (first at line 1); keep one"],
   },
   {
     name: "an empty file",
@@ -795,7 +807,7 @@ const badCases: BadCase[] = [
     name: "a list at the top level",
     yaml: "- source\n- target\n",
     path: "",
-    says: ["the top level must be a mapping", "source, target"],
+    says: ["the top level must be a mapping", "source, target", "got a list"],
   },
   {
     name: "an unknown preset",

@@ -327,6 +327,31 @@ describe("FileSource with JSON", () => {
     expect(reason).toContain("title must be text, got 7");
   });
 
+  it("Given values longer than 4096 characters, it skips the record naming each field and its length, never the value, and protects it", async () => {
+    const long = "x".repeat(4097);
+    const snapshot = await readJson({
+      users: [
+        aUser(1, { title: "y".repeat(4096) }),
+        aUser(2, { title: long, addresses: [{ type: "work", streetAddress: long }] }),
+        aUser(3, { extraNotes: long }),
+      ],
+    });
+    expect(snapshot.users.map((u) => u.id)).toEqual(["u-1", "u-3"]);
+    expect(snapshot.problems).toEqual([
+      {
+        location: "users[1]",
+        id: "u-2",
+        userName: "user2@example.com",
+        reason:
+          "title is 4097 characters long; at most 4096 are accepted (a value this long is most likely an export gone wrong); " +
+          "addresses[0].streetAddress is 4097 characters long; at most 4096 are accepted (a value this long is most likely an export gone wrong)",
+      },
+    ]);
+    expect(snapshot.protectedIds).toEqual(["u-2"]);
+    // Columns scimsync does not read itself are kept as they are; a mapping that uses one sends it.
+    expect(snapshot.users[1]?.extra).toEqual({ extraNotes: long });
+  });
+
   it("Given two records with one id, it skips both and protects the id", async () => {
     const snapshot = await readJson({ users: [aUser(1), aUser(2, { id: "u-1" }), aUser(3)] });
     expect(snapshot.users.map((u) => u.userName)).toEqual(["user3@example.com"]);

@@ -4,6 +4,7 @@ import { ScimsyncError, ConfigError, TargetError } from "../errors.js";
 import { EXIT, errorBody, exitCodeFor } from "./exit-codes.js";
 import { parseLogFormat, parseNow, parseOutputFormat, parsePort, parseReportFormat, parseSeconds } from "./options.js";
 import { colorEnabled, makeStyle } from "../ui/style.js";
+import { terminalSafe } from "../ui/terminal-text.js";
 import { parseTimeBound, parseUsageFormat } from "./options.js";
 
 const DEFAULT_CONFIG = "scimsync.yaml";
@@ -181,8 +182,9 @@ function reportError(error: unknown, json: boolean): number {
     process.stdout.write(JSON.stringify({ error: body, exitCode: code }, null, 2) + "\n");
   }
   if (error instanceof ScimsyncError) {
-    process.stderr.write(style(["bold", "red"], "error: ") + message + "\n");
-    if (hint) process.stderr.write(style("dim", `  hint: ${hint}\n`));
+    // A message may quote what a target or a directory sent.
+    process.stderr.write(style(["bold", "red"], "error: ") + terminalSafe(message, { lines: true }) + "\n");
+    if (hint) process.stderr.write(style("dim", `  hint: ${terminalSafe(hint, { lines: true })}\n`));
   } else {
     // Not one of ours: a bug. Show the stack so it can be reported.
     process.stderr.write(style(["bold", "red"], "unexpected error (please report it): ") + (error instanceof Error ? (error.stack ?? message) : message) + "\n");

@@ -2,6 +2,7 @@ import { buildReport, type JsonReport } from "../ui/report.js";
 import { renderHumanReport } from "../ui/human-report.js";
 import { colorEnabled, makeStyle, type Style } from "../ui/style.js";
 import { lineProgress } from "../ui/progress.js";
+import { terminalSafe } from "../ui/terminal-text.js";
 import type { EventSink } from "../engine/events.js";
 import { renderMarkdownReport } from "../ui/markdown-report.js";
 import { ndjsonLog } from "../ui/ndjson-log.js";
@@ -47,7 +48,7 @@ export function makeOutput(format: OutputFormat, options: OutputOptions = {}): O
   const writeErr = (line: string) => process.stderr.write(line + "\n");
   const runId = options.runId ?? randomUUID();
   const jsonLog = options.logFormat === "json" ? ndjsonLog(writeErr, { runId }) : undefined;
-  const warnLine = (message: string) => writeErr(errStyle("yellow", `warning: ${message}`));
+  const warnLine = (message: string) => writeErr(errStyle("yellow", `warning: ${terminalSafe(message, { lines: true })}`));
   const live: LiveSink | undefined = options.live
     ? liveSink({ ...options.live, write: (text) => process.stderr.write(text), writeWarning: warnLine })
     : undefined;
@@ -66,8 +67,8 @@ export function makeOutput(format: OutputFormat, options: OutputOptions = {}): O
     close: () => live?.close(),
     fail(message, hint) {
       live?.close();
-      writeErr(errStyle(["bold", "red"], "error: ") + message);
-      if (hint) writeErr(errStyle("dim", `  hint: ${hint}`));
+      writeErr(errStyle(["bold", "red"], "error: ") + terminalSafe(message, { lines: true }));
+      if (hint) writeErr(errStyle("dim", `  hint: ${terminalSafe(hint, { lines: true })}`));
     },
     report(report) {
       // The view's final frame first: the report must not land in the middle of a live frame.

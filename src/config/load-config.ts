@@ -58,6 +58,7 @@ import {
   type SourceType,
 } from "./schema.js";
 import { describeFsError, resolveSecretRefs } from "./secret-refs.js";
+import { describeYamlErrors } from "./yaml-errors.js";
 
 /** The directory to read. */
 export type SourceConfig =
@@ -246,11 +247,9 @@ function parseYamlConfig(text: string, path: string): Record<string, unknown> {
   // Without prettyErrors, messages carry no excerpt of the file (which may hold an inline token).
   const doc = parseDocument(text, { prettyErrors: false, lineCounter: lines });
   if (doc.errors.length > 0) {
-    const issues = doc.errors.map((error) => {
-      const { line, col } = lines.linePos(error.pos[0]);
-      const what = error.code === "MULTIPLE_DOCS" ? "the file holds more than one YAML document (---); keep one" : redact(error.message);
-      return { path: "", message: `YAML syntax error at line ${line}, column ${col}: ${what}` };
-    });
+    const issues = describeYamlErrors(text, doc, lines, (error) =>
+      error.code === "MULTIPLE_DOCS" ? "the file holds more than one YAML document (---); keep one" : redact(error.message),
+    );
     throw new ConfigError(issues, { file: path, hint: YAML_HINT });
   }
   if (doc.contents === null) {
@@ -267,8 +266,8 @@ function parseYamlConfig(text: string, path: string): Record<string, unknown> {
   }
   if (!isMapping(value)) {
     throw new ConfigError(
-      [{ path: "", message: `the top level must be a mapping with the keys ${TOP_LEVEL_KEYS}` }],
-      { file: path, hint: "start from config.example.yaml" },
+      [{ path: "", message: `the top level must be a mapping with the keys ${TOP_LEVEL_KEYS}, got ${Array.isArray(value) ? "a list" : "a single value"}` }],
+      { file: path, hint: 'start from config.example.yaml; write each key at the start of a line (source:, target:), without "- " in front' },
     );
   }
   return dropNulls(value) as Record<string, unknown>;

@@ -116,7 +116,11 @@ async function resolveReference(
     try {
       content = await readFile(file, "utf8");
     } catch (error) {
-      return fail(`cannot read \${file:${argument}} (${file}): ${describeFsError(error)}`);
+      const fix =
+        errorCodeOf(error) === "ENOENT"
+          ? "; create it with the secret as its only content, or correct the path (relative to this config file)"
+          : "";
+      return fail(`cannot read \${file:${argument}} (${file}): ${describeFsError(error)}${fix}`);
     }
     await warnIfShared(file, key, result);
     // Editors end files with a newline that is not part of the secret.
@@ -146,8 +150,12 @@ async function warnIfShared(file: string, key: string, result: ResolvedReference
   }
 }
 
+function errorCodeOf(error: unknown): string | undefined {
+  return (error as NodeJS.ErrnoException | undefined)?.code;
+}
+
 export function describeFsError(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const code = errorCodeOf(error);
   switch (code) {
     case "ENOENT":
       return "the file does not exist";

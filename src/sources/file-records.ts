@@ -43,6 +43,12 @@ const KNOWN_USER_FIELDS: ReadonlySet<string> = new Set(SOURCE_USER_ATTRIBUTES);
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/u;
 const CONTROL = /\p{Cc}/u;
 const CONTROL_BUT_LINE_BREAK = /(?![\r\n])\p{Cc}/u;
+/**
+ * Far above what apps accept in one attribute (often 256 to 1024 characters) and what directories
+ * allow (a Google group description: 4096). A longer value is a cell that swallowed its
+ * neighbours, or worse; sent on, it would fail the user's every write (or be stored) each run.
+ */
+export const MAX_TEXT_LENGTH = 4096;
 
 export function describeValue(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
@@ -80,6 +86,10 @@ function text(field: string | undefined, options: TextOptions) {
       error: options.multiline
         ? `${subject}contains a control character other than a line break (a tab or similar)`
         : `${subject}contains a control character (a line break, tab or similar)`,
+    })
+    .refine((v) => v.length <= MAX_TEXT_LENGTH, {
+      error: (iss) =>
+        `${subject}is ${String(iss.input).length} characters long; at most ${MAX_TEXT_LENGTH} are accepted (a value this long is most likely an export gone wrong)`,
     });
 }
 

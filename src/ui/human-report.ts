@@ -3,6 +3,7 @@ import { REPORT_SECTIONS, type JsonReport } from "./report.js";
 import type { Style } from "./style.js";
 import { ENTERPRISE_USER as ENTERPRISE } from "../core/mapping.js";
 import type { PersonReport } from "../core/narrow-plan.js";
+import { terminalSafe, terminalSafeDeep } from "./terminal-text.js";
 
 const HEADINGS: Record<ActionOp, string> = {
   create: "Create",
@@ -45,15 +46,22 @@ const GROUP_REASONS: Record<string, string> = {
   deleted: "gone from the directory",
 };
 
+/** Longer values are cut in the view (the JSON report keeps them whole): one value must not flood the terminal. */
+const SHOWN_CHARACTERS = 200;
+
+function clip(text: string): string {
+  return text.length <= SHOWN_CHARACTERS ? text : `${text.slice(0, SHOWN_CHARACTERS)}… (${text.length} characters)`;
+}
+
 function show(value: unknown): string {
-  return value === null || value === undefined ? "(none)" : JSON.stringify(value);
+  return value === null || value === undefined ? "(none)" : terminalSafe(clip(JSON.stringify(value)));
 }
 
 /** "Ada Lovelace · Engineer · Engineering": enough to recognise a newcomer in a long list. */
 function describeNewUser(changes: Record<string, { to: unknown }>): string {
   const pick = (path: string) => {
     const v = changes[path]?.to;
-    return typeof v === "string" && v !== "" ? v : undefined;
+    return typeof v === "string" && v !== "" ? terminalSafe(clip(v)) : undefined;
   };
   return [pick("displayName"), pick("title"), pick(`${ENTERPRISE}:department`)].filter(Boolean).join(" · ");
 }
@@ -62,8 +70,18 @@ function shortName(path: string): string {
   return path.replace(/^urn:ietf:params:scim:schemas:extension:enterprise:2\.0:User:/, "enterprise:");
 }
 
+/**
+ * Everything but the attribute changes made terminal-safe once: keys, names, reasons and errors
+ * come from the directory and the target. The changes are shown through show() and describeNewUser.
+ */
+function terminalSafeReport(report: JsonReport): JsonReport {
+  const actions = report.actions.map((a) => ({ ...terminalSafeDeep({ ...a, changes: {} }), changes: a.changes }));
+  return { ...terminalSafeDeep({ ...report, actions: [] }), actions };
+}
+
 /** The plan or run result for a person at a terminal. */
-export function renderHumanReport(report: JsonReport, style: Style): string {
+export function renderHumanReport(input: JsonReport, style: Style): string {
+  const report = terminalSafeReport(input);
   const out: string[] = [];
   const narrowed = report.narrowedTo === undefined ? "" : style("bold", ` (narrowed to ${report.narrowedTo})`);
   out.push(style("bold", `scimsync ${report.command}`) + style("dim", ` · ${report.target} · ${report.now}`) + narrowed);

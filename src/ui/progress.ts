@@ -1,5 +1,6 @@
 import type { EngineEvent, EventSink } from "../engine/events.js";
 import type { Style } from "./style.js";
+import { terminalSafe } from "./terminal-text.js";
 
 const PHASE_TEXT: Record<string, string> = {
   "read-source": "reading the directory",
@@ -55,7 +56,9 @@ export function lineProgress(write: (line: string) => void, style: Style, clock:
         if (event.total > 0) write(style("dim", `  ${event.total} action(s) to apply`));
         return;
       case "action-done": {
-        if (event.result.status === "failed") write(style("red", `  failed: ${event.result.op} ${event.result.key}: ${event.result.error ?? ""}`));
+        if (event.result.status === "failed") {
+          write(style("red", `  failed: ${event.result.op} ${terminalSafe(event.result.key)}: ${terminalSafe(event.result.error ?? "")}`));
+        }
         const now = clock();
         if (event.done === event.total || now - lastPrinted >= everyMs) {
           lastPrinted = now;
@@ -64,7 +67,7 @@ export function lineProgress(write: (line: string) => void, style: Style, clock:
         return;
       }
       case "warning":
-        write(style("yellow", `warning: ${event.message}`));
+        write(style("yellow", `warning: ${terminalSafe(event.message, { lines: true })}`));
         return;
     }
   };

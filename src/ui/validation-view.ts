@@ -1,6 +1,6 @@
 /**
  * `scimsync validate` output: the verdict with the config's summary for a person, or one JSON
- * document (`{"valid","issues","warnings"}`, plus `config` and, when valid, `summary`) for scripts.
+ * document (`{"valid","issues","warnings"}`, plus `config`, and `summary` when valid or `hint` when not) for scripts.
  */
 import type { ConfigCheck } from "../config/check-config.js";
 import type { ConfigSummary } from "../config/config-summary.js";
@@ -11,12 +11,17 @@ export interface ValidationJson {
   valid: boolean;
   config: string;
   issues: Array<{ path: string; message: string }>;
+  /** When invalid: the next step, as plan and sync print it. A YAML syntax error's fix is only here. */
+  hint?: string;
   warnings: string[];
   summary?: ConfigSummary;
 }
 
 export function validationJson(check: ConfigCheck): ValidationJson {
-  if (!check.valid) return { valid: false, config: check.file, issues: check.error.issues, warnings: [] };
+  if (!check.valid) {
+    const hint = check.error.hint;
+    return { valid: false, config: check.file, issues: check.error.issues, ...(hint !== undefined ? { hint } : {}), warnings: [] };
+  }
   return { valid: true, config: check.file, issues: [], warnings: check.warnings, summary: check.summary };
 }
 

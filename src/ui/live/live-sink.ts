@@ -1,6 +1,7 @@
 import type { EngineEvent, EventSink } from "../../engine/events.js";
 import type { JsonReport } from "../report.js";
 import { RunTracker, type LiveFrame, type RunSummaryData } from "./run-tracker.js";
+import { terminalSafeDeep } from "../terminal-text.js";
 
 /** Where frames go: ink on a terminal (inkScreen), a counter in tests. */
 export interface Screen {
@@ -54,7 +55,7 @@ export function liveSink(options: LiveSinkOptions): LiveSink {
 
   const draw = () => {
     dirty = false;
-    screen.draw(tracker.frame());
+    screen.draw(terminalSafeDeep(tracker.frame()));
   };
   const open = () => {
     opened = true;
@@ -92,9 +93,10 @@ export function liveSink(options: LiveSinkOptions): LiveSink {
       if (!opened) return;
       clearInterval(timer);
       tracker.finish(report);
-      screen.draw(tracker.frame(true));
+      screen.draw(terminalSafeDeep(tracker.frame(true)));
       screen.close();
-      const summary = screen.summaryText(tracker.summary());
+      // Failures quote the target's answers and the directory's names.
+      const summary = screen.summaryText(terminalSafeDeep(tracker.summary()));
       if (summary) options.write(summary + "\n");
       for (const w of warnings) options.writeWarning(w);
     },
