@@ -662,6 +662,26 @@ describe("crash safety", () => {
     expect(await tempFilesIn(dir)).toEqual([]);
   });
 
+  it("given a crash between replacing .bak and the state file, when written again, then .bak holds the previous state and no temp file is left", async () => {
+    await aStore().write(aState());
+    const crashing = aStore({
+      beforeRename: (_from, to) => {
+        if (to === statePath) throw Object.assign(new Error("simulated crash"), { code: "EIO" });
+      },
+    });
+    const { state } = await crashing.read(TARGET);
+    await catchError(crashing.write(state));
+    // The backup is now the state file itself (one file under two names, when linked).
+    const current = await readFile(statePath, "utf8");
+    expect(await readFile(`${statePath}.bak`, "utf8")).toBe(current);
+
+    const next = aStore();
+    const { state: again } = await next.read(TARGET);
+    await next.write(again);
+    expect(await readFile(`${statePath}.bak`, "utf8")).toBe(current);
+    expect(await tempFilesIn(dir)).toEqual([]);
+  });
+
   it("given the backup cannot be replaced (.bak is a folder), when written, then nothing changes and temp files are removed", async () => {
     const store = aStore();
     const state = aState();

@@ -57,6 +57,10 @@ export async function writeFileAtomic(path: string, content: string, options: At
       }
       await options.beforeRename?.(backupTemp, options.backup.path);
       await rename(backupTemp, options.backup.path);
+      // A rename between two links to one file succeeds and does nothing (POSIX), leaving the
+      // temp link behind. That happens when a crash came between the two renames: the backup is
+      // then already a link to the state file. Best effort: the next lock removes leftovers too.
+      await unlink(backupTemp).catch(() => undefined);
       temps.pop();
     }
 
