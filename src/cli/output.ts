@@ -73,7 +73,9 @@ export function makeOutput(format: OutputFormat, options: OutputOptions = {}): O
     report(report) {
       // The view's final frame first: the report must not land in the middle of a live frame.
       live?.finish(report);
-      if (format === "json") process.stdout.write(JSON.stringify(report, null, 2) + "\n");
+      // Indented for a person at a terminal; one line for a program reading a pipe or a file, where
+      // a report of 10,000 actions is a third smaller without the indentation and written faster.
+      if (format === "json") process.stdout.write(JSON.stringify(report, null, process.stdout.isTTY ? 2 : undefined) + "\n");
       else if (format === "markdown") process.stdout.write(renderMarkdownReport(report) + "\n");
       else process.stdout.write(renderHumanReport(report, outStyle));
       appendStepSummary(report, warn);

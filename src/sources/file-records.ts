@@ -4,6 +4,7 @@
  * identifies it is protected so that the planner never deprovisions a user because of it.
  */
 import { z } from "zod";
+import { quickUserRecord } from "./quick-user-record.js";
 import { SOURCE_USER_ATTRIBUTES, type SourceAddress, type SourceGroup, type SourceProblem, type SourceSnapshot, type SourceTypedValue, type SourceUser } from "../core/model.js";
 
 /** One user record as found in the file, before validation. */
@@ -283,7 +284,7 @@ const groupRecordSchema = z.object(
 
 const KNOWN_GROUP_FIELDS: ReadonlySet<string> = new Set(Object.keys(groupRecordSchema.shape));
 
-interface Candidate {
+export interface Candidate {
   record: UserRecord;
   /** Identifiers usable on their own, even when the rest of the record is broken. */
   id?: string;
@@ -298,7 +299,7 @@ export function toSnapshot(records: DirectoryRecords): SourceSnapshot {
   const protectedUserNames = new Set<string>();
   let complete = records.unreadable.length === 0;
 
-  const candidates = records.users.map(examineUser);
+  const candidates = records.users.map((record) => examineUser(record));
   rejectDuplicates(candidates, (c) => c.id, (c, other) => `id "${c.id}" is also used by ${other}`);
   rejectDuplicates(
     candidates,
@@ -337,8 +338,17 @@ export function toSnapshot(records: DirectoryRecords): SourceSnapshot {
   };
 }
 
-function examineUser(record: UserRecord): Candidate {
+/** `quick: false` (tests) always takes the schema's path. */
+export function examineUser(record: UserRecord, options: { quick?: boolean } = {}): Candidate {
   const fields = isObject(record.fields) ? record.fields : {};
+  if (options.quick !== false && record.defect === undefined && isObject(record.fields)) {
+    const user = quickUserRecord(fields, KNOWN_USER_FIELDS, MAX_TEXT_LENGTH, EMAIL);
+    if (user) {
+      const extra = extraFields(fields, KNOWN_USER_FIELDS);
+      if (extra) user.extra = extra;
+      return { record, id: user.id, userName: user.userName, reasons: [], user };
+    }
+  }
   const id = idField.safeParse(fields.id);
   const userName = userNameField.safeParse(fields.userName);
   const candidate: Candidate = {
