@@ -67,6 +67,8 @@ export interface QuickChecker {
    * transform does), or undefined when the schema must decide.
    */
   check(file: unknown): CurrentStateFile | undefined;
+  /** One user record as the schema checks it (narrower, as check is). */
+  userOk(user: unknown): boolean;
 }
 
 export interface QuickCheckRules {
@@ -106,6 +108,7 @@ export function makeQuickChecker({ version, isoTime, failures }: QuickCheckRules
   };
 
   return {
+    userOk,
     check(file) {
       if (!isObj(file) || !onlyKeys(file, FILE_KEYS)) return undefined;
       if (file.version !== version || !count(file.serial) || !nonEmpty(file.targetUrl)) return undefined;

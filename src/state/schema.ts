@@ -250,10 +250,14 @@ export function parseStateFile(text: string): ParsedStateFile {
 
 /** The bytes we write for a state: stable key order, sorted users, groups and members, so successive files diff cleanly. */
 export function serializeStateFile(state: StoredState): { text: string } | { invalid: string } {
-  const users: Record<string, StateUser> = {};
-  for (const sourceId of Object.keys(state.users).sort()) {
+  // Users are the bulk of a large state: each is checked and written in the same pass, without
+  // a 100,000-key object in between (see quick-check.ts for why the check is not zod's here).
+  const userIds = Object.keys(state.users).sort();
+  const userLines: string[] = new Array<string>(userIds.length);
+  let usersChecked = true;
+  const userRecord = (sourceId: string): StateUser => {
     const u = state.users[sourceId]!;
-    users[sourceId] = {
+    return {
       targetId: u.targetId,
       userName: u.userName,
       origin: u.origin,
@@ -261,6 +265,12 @@ export function serializeStateFile(state: StoredState): { text: string } | { inv
       suspendedAt: u.suspendedAt,
       conditions: { outOfScope: u.conditions.outOfScope, suspended: u.conditions.suspended, deleted: u.conditions.deleted },
     };
+  };
+  for (let i = 0; i < userIds.length; i++) {
+    const sourceId = userIds[i]!;
+    const record = userRecord(sourceId);
+    if (usersChecked && !(sourceId.length > 0 && quickStateCheck.userOk(record))) usersChecked = false;
+    userLines[i] = `    ${JSON.stringify(sourceId)}: ${JSON.stringify(record)}`;
   }
   const groups: Record<string, StateGroup> = {};
   for (const sourceId of Object.keys(state.groups).sort()) {
@@ -292,7 +302,7 @@ export function serializeStateFile(state: StoredState): { text: string } | { inv
     version: STATE_VERSION,
     serial: state.serial,
     targetUrl: state.targetUrl,
-    users,
+    users: {},
     groups,
     groupMembersHidden: state.groupMembersHidden,
     lastRun: state.lastRun,
@@ -300,10 +310,15 @@ export function serializeStateFile(state: StoredState): { text: string } | { inv
     failures,
   };
   // Checked as it will be read back, so a write can never produce a file the next run rejects.
-  // Every field the check accepts is a string, a safe integer, a boolean or a plain object of
-  // them, which survive JSON unchanged, so the object can be checked without a round trip.
-  const check = checkCurrent(file);
-  return check.success ? { text: stateFileText(file) } : { invalid: describeIssues(check.error) };
+  // Every field the checks accept is a string, a safe integer, a boolean or a plain object of
+  // them, which survive JSON unchanged, so the objects can be checked without a round trip.
+  if (!usersChecked || quickStateCheck.check(file) === undefined) {
+    // The schema decides (the fast checks are narrower) and words what is wrong.
+    const whole = { ...file, users: Object.fromEntries(userIds.map((id) => [id, userRecord(id)])) };
+    const check = currentStateFile.safeParse(whole);
+    if (!check.success) return { invalid: describeIssues(check.error) };
+  }
+  return { text: stateFileText(file, userLines) };
 }
 
 /**
@@ -312,13 +327,16 @@ export function serializeStateFile(state: StoredState): { text: string } | { inv
  * files still shows one line per changed record. The source's cache is one line: it is a copy
  * of the directory, of no use in a diff.
  */
-function stateFileText(file: Record<string, unknown>): string {
+function stateFileText(file: Record<string, unknown>, userLines: string[]): string {
   const parts: string[] = [];
   for (const [key, value] of Object.entries(file)) {
     if (value === undefined) continue;
     const name = JSON.stringify(key);
     if (key === "users" || key === "groups" || key === "failures") {
-      const lines = Object.entries(value as Record<string, unknown>).map(([id, record]) => `    ${JSON.stringify(id)}: ${JSON.stringify(record)}`);
+      const lines =
+        key === "users"
+          ? userLines
+          : Object.entries(value as Record<string, unknown>).map(([id, record]) => `    ${JSON.stringify(id)}: ${JSON.stringify(record)}`);
       parts.push(lines.length === 0 ? `  ${name}: {}` : `  ${name}: {\n${lines.join(",\n")}\n  }`);
     } else if (key === "source") {
       parts.push(`  ${name}: ${JSON.stringify(value)}`);
