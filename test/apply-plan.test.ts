@@ -1,3 +1,4 @@
+import { CREATE_POSTS } from "../src/engine/create-tries.js";
 import { describe, it, expect, beforeAll, afterAll, beforeEach, afterEach } from "vitest";
 import { startSandbox, type Sandbox } from "../src/sandbox/server.js";
 import { ScimClient } from "../src/scim/client.js";
@@ -81,7 +82,7 @@ describe("applyPlan: creates never duplicate", () => {
     expect(sandbox.requests.some((r) => r.method === "GET" && decodeURIComponent(r.query).includes('externalId eq "ada"'))).toBe(true);
   });
 
-  it("given a create whose answer is lost and the user is not found afterwards, then it is not posted again in this run", async () => {
+  it("given a create whose every answer is lost and the user is never found, then it is posted CREATE_POSTS times in all and the next run checks", async () => {
     const { plan, actual } = await planAgainstTarget();
     // The connection drops after the request was sent but before the target got it: nothing was created.
     proxy.decide = ({ method }) => (method === "POST" ? { kind: "reset-before" } : { kind: "pass" });
@@ -89,9 +90,38 @@ describe("applyPlan: creates never duplicate", () => {
     const outcome = await applyPlan(plan, options(actual));
 
     expect(outcome.results[0]).toMatchObject({ op: "create", status: "failed", error: expect.stringContaining("the next run will check again") });
-    expect(proxy.seen.filter((r) => r.method === "POST")).toHaveLength(1);
+    expect(proxy.seen.filter((r) => r.method === "POST")).toHaveLength(CREATE_POSTS);
     expect(sandbox.users()).toHaveLength(0);
     expect(outcome.state.users).toEqual({});
+  });
+
+  it("given a create whose answer is lost and the user is not found, then a second POST creates it in this run", async () => {
+    const { plan, actual } = await planAgainstTarget();
+    let posts = 0;
+    proxy.decide = ({ method }) => (method === "POST" && ++posts === 1 ? { kind: "reset-before" } : { kind: "pass" });
+
+    const outcome = await applyPlan(plan, options(actual));
+
+    expect(outcome.results[0]).toMatchObject({ op: "create", status: "ok", note: expect.stringContaining("another request") });
+    expect(sandbox.users()).toHaveLength(1);
+    expect(outcome.state.users["ada"]).toMatchObject({ origin: "created" });
+  });
+
+  it("given the first POST was applied but its answer lost and the search lags, then the second POST's 409 leads to adoption, not a duplicate", async () => {
+    const { plan, actual } = await planAgainstTarget();
+    let posts = 0;
+    proxy.decide = ({ method, path }) => {
+      if (method === "POST" && ++posts === 1) return { kind: "drop-after-apply" };
+      // The app's search has not caught up with the first create yet.
+      if (method === "GET" && path.endsWith("/Users") && posts < 2) return { kind: "respond", status: 200, body: { schemas: ["urn:ietf:params:scim:api:messages:2.0:ListResponse"], totalResults: 0, Resources: [] } };
+      return { kind: "pass" };
+    };
+
+    const outcome = await applyPlan(plan, options(actual));
+
+    expect(posts).toBe(2);
+    expect(sandbox.users()).toHaveLength(1);
+    expect(outcome.results[0]).toMatchObject({ op: "create", status: "ok", note: expect.stringContaining("409") });
   });
 
   it("given the user appeared on the target after planning, when the create gets 409, then it is adopted and brought in line", async () => {

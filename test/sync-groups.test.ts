@@ -11,6 +11,7 @@ import type { DirectorySource, StateStore, StoredState } from "../src/core/ports
 import type { SourceGroup, SourceSnapshot, SourceUser } from "../src/core/model.js";
 import { defaultUserMapping, ENTERPRISE_USER, type Dialect } from "../src/core/mapping.js";
 import { aSourceUser, days, T0 } from "./builders.js";
+import { TargetError } from "../src/errors.js";
 
 let sandbox: Sandbox;
 let hidingSandbox: Sandbox;
@@ -279,6 +280,38 @@ describe("groups through the engine", () => {
 });
 
 describe("reads that prove little", () => {
+  it("Given one group whose members cannot be read, When synced, Then the run goes on, that group is planned from the state, and a leaver is still suspended", async () => {
+    const users = people(4);
+    const store = new MemoryStore();
+    const groups = (members: string[]) => [
+      { id: "a", displayName: "Alpha", members },
+      { id: "b", displayName: "Beta", members: [users[0]!.id] },
+    ];
+    await sync(sandbox, { users, groups: groups([users[0]!.id, users[1]!.id]) }, store);
+    const alpha = sandbox.groups().find((g) => g.displayName === "Alpha")!.id as string;
+    class Failing extends ScimClient {
+      override async getGroup(id: string) {
+        if (id === alpha) throw new TargetError(`GET /Groups/${id}: 500: boom (gave up after 5 attempts)`, { status: 500 });
+        return super.getGroup(id);
+      }
+    }
+    const client = new Failing({ baseUrl: sandbox.baseUrl, token: sandbox.token, rateLimit: 0 });
+    clients.push(client);
+
+    // users[3] leaves the directory; users[2] joins Alpha, whose members will not load.
+    const directory = { users: users.slice(0, 3), groups: groups([users[0]!.id, users[1]!.id, users[2]!.id]) };
+    const report = await runSync(settings(sandbox), { source: sourceOf(directory), target: client, store }, { now: new Date(), clock: () => new Date(), runId: "unread" });
+
+    expect(report.result).toBe("ok");
+    expect(report.plan.warnings.join("\n")).toContain("the members of 1 group(s) could not be read (GET /Groups/");
+    expect(report.results.map((r) => [r.op, r.key, r.status])).toEqual([
+      ["add-members", "Alpha", "ok"],
+      ["suspend", users[3]!.userName, "ok"],
+    ]);
+    expect(membersOf(sandbox, "Alpha")).toEqual([0, 1, 2].map((i) => idOf(sandbox, users[i]!.userName)).sort());
+    expect(sandbox.users().find((u) => u.userName === users[3]!.userName)!.active).toBe(false);
+  });
+
   it("Given a managed group the app leaves out of its group listing, When synced, Then it is looked up by id and not created again", async () => {
     const users = people(2);
     const store = new MemoryStore();

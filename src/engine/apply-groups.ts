@@ -8,6 +8,7 @@ import { mapsExternalId } from "../core/group-planner.js";
 import { applyChanges, buildGroupResource, buildPatchOperations, diffAttributes, type PatchOperation } from "../core/mapping.js";
 import { messageOf, TargetAuthError, TargetError } from "../errors.js";
 import type { ApplyOptions } from "./apply-plan.js";
+import { CREATE_POSTS } from "./create-tries.js";
 
 const DEFAULT_MEMBERS_PER_PATCH = 100;
 
@@ -57,7 +58,13 @@ export async function runGroupAction(action: PlannedAction, state: SyncState, op
  * POST /Groups without members (they follow as PATCHes, after every user exists). A 409 or a
  * lost answer is resolved by looking the group up, never by posting again.
  */
-async function createGroup(action: PlannedAction, state: SyncState, groups: GroupTarget, options: ApplyOptions): Promise<string | undefined> {
+/**
+ * As createUser: a create whose answer was lost is looked up, and sent again when nothing is
+ * found (up to CREATE_POSTS in all). Apps that keep group names unique refuse a repeat with 409 if
+ * an earlier one was applied after all; on one that does not, a duplicate name is seen by the next run as two
+ * candidates and held for an administrator, never guessed at.
+ */
+async function createGroup(action: PlannedAction, state: SyncState, groups: GroupTarget, options: ApplyOptions, posted = 1): Promise<string | undefined> {
   const mapping = options.groupMapping ?? [];
   const resource = buildGroupResource(action.attributes ?? {}, mapping);
   const record = (group: TargetGroup, origin: StateGroup["origin"]) => {
@@ -88,6 +95,10 @@ async function createGroup(action: PlannedAction, state: SyncState, groups: Grou
     // The planner's rule: a group carrying another directory group's externalId is not ours to take.
     const byExternalId = mapsExternalId(mapping);
     const free = same.filter((g) => !taken.has(g.id) && !(byExternalId && g.externalId && g.externalId !== action.sourceId));
+    if (free.length === 0 && same.length === 0 && error.ambiguous && posted < CREATE_POSTS) {
+      const note = await createGroup(action, state, groups, options, posted + 1);
+      return note ?? "the create's answer was lost and the group was not found afterwards; created it with another request";
+    }
     if (free.length !== 1) {
       throw new TargetError(
         same.length === 0

@@ -15,6 +15,7 @@ import {
 import { messageOf, TargetAuthError, TargetError } from "../errors.js";
 import type { ActionResult, EventSink, StoppedEarly } from "./events.js";
 import { runGroupAction } from "./apply-groups.js";
+import { CREATE_POSTS } from "./create-tries.js";
 import { orderRenames } from "./rename-order.js";
 import { failureKindOf, SystemicWatch, type SystemicLimits } from "./systemic-stop.js";
 import { recordOutcomes } from "../core/escrow.js";
@@ -226,11 +227,13 @@ async function writeUserChanges(targetId: string, changes: PlannedAction["change
 /**
  * Creates a user without ever creating it twice. When a POST may have been applied although no
  * answer came back, or the target says the user already exists, we look the user up and adopt
- * what we find. We never POST again in the same run: some apps' searches lag behind their
- * writes, so "not found" right after a lost answer proves nothing. The next run reads the full
- * listing and decides.
+ * what we find. When the lookup finds nobody, the POST is sent again: userName is unique across
+ * a SCIM service (RFC 7643 §4.1.1), so if an earlier one was applied after all and the app's
+ * search lags behind its writes, the next is refused with 409 and we look again, rather than
+ * leave a new colleague without an account until the next run. After CREATE_POSTS tries, the
+ * next run reads the full listing and decides.
  */
-async function createUser(action: PlannedAction, state: SyncState, options: ApplyOptions): Promise<string | undefined> {
+async function createUser(action: PlannedAction, state: SyncState, options: ApplyOptions, posted = 1): Promise<string | undefined> {
   const attributes = action.attributes ?? {};
   const resource = buildUserResource(attributes, options.mapping, true);
   const record = (target: TargetUser, origin: StateUser["origin"]): StateUser => {
@@ -264,6 +267,10 @@ async function createUser(action: PlannedAction, state: SyncState, options: Appl
           scimType: error.scimType,
           detail: error.detail,
         });
+      }
+      if (posted < CREATE_POSTS) {
+        const note = await createUser(action, state, options, posted + 1);
+        return note ?? "the create's answer was lost and the user was not found afterwards; created it with another request";
       }
       throw new TargetError(`${error.message}; the user was not found on the target afterwards, so the next run will check again and create it if still missing`, {
         ambiguous: true,

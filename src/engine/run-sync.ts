@@ -18,7 +18,7 @@ import { narrowToUser } from "./narrow-to-user.js";
 import type { PersonReport } from "../core/narrow-plan.js";
 import type { ActionResult, EventSink, StoppedEarly } from "./events.js";
 import { RunClock, type RunTimings } from "./run-timings.js";
-import { messageOf, StateError, TargetAuthError } from "../errors.js";
+import { messageOf, StateError, TargetAuthError, TargetError } from "../errors.js";
 
 /** What the engine needs from the configuration, independent of how the config file spells it. */
 export interface RunSettings {
@@ -150,15 +150,29 @@ export async function preparePlan(settings: RunSettings, ports: RunPorts, option
       unconfirmedGroups = lookedUp.unconfirmed;
       emit({ type: "target-read", users: actual.length, groups: actualGroups.length });
       const reads = clock.plan(() => groupsNeedingMemberReads(desiredGroups.groups, actualGroups, stored, groupMapping, groupSettings.readMembers));
+      const unread: string[] = [];
       await clock.time("readTargetMs", () =>
         Promise.all(
           reads.map(async (id) => {
-            const group = await ports.target.getGroup!(id);
+            let group: TargetGroup | undefined;
+            try {
+              group = await ports.target.getGroup!(id);
+            } catch (error) {
+              // One group whose members cannot be read must not stop every other action, leavers'
+              // suspends among them: unread, it is planned from the state file, as on a target
+              // that never returns members, and the next run reads it again.
+              if (error instanceof TargetAuthError || !(error instanceof TargetError)) throw error;
+              unread.push(messageOf(error));
+              return;
+            }
             // A group deleted since the listing reads as empty: its members are added again.
             memberReads.set(id, group ? group.members : []);
           }),
         ),
       );
+      if (unread.length > 0) {
+        targetWarnings.push(`the members of ${unread.length} group(s) could not be read (${unread[0]}); their membership was planned from the state file`);
+      }
     }
     groups = {
       desired: desiredGroups.groups,
@@ -352,7 +366,12 @@ export async function runSync(settings: RunSettings, ports: RunPorts, options: S
     else delete working.failures;
     const clock = prepared.clock;
     emit({ type: "phase", phase: "save-state" });
+    const firstSaveStarted = performance.now();
     await clock.time("stateSaveMs", () => ports.store.write(working));
+    // Serialising the state blocks the event loop, and requests wait meanwhile: a large state
+    // (100,000 users take a few hundred ms) is checkpointed less often, so that saving never
+    // takes more than about 5% of the run.
+    const checkpointEvery = Math.max(options.checkpointMs ?? 2000, 20 * (performance.now() - firstSaveStarted));
 
     emit({ type: "phase", phase: "apply" });
     let saving: Promise<void> | undefined;
@@ -367,7 +386,7 @@ export async function runSync(settings: RunSettings, ports: RunPorts, options: S
         .finally(() => {
           saving = undefined;
         });
-    }, options.checkpointMs ?? 2000);
+    }, checkpointEvery);
     let outcome;
     const applyStarted = performance.now();
     try {
