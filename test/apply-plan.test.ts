@@ -124,6 +124,39 @@ describe("applyPlan: creates never duplicate", () => {
     expect(outcome.results[0]).toMatchObject({ op: "create", status: "ok", note: expect.stringContaining("409") });
   });
 
+  it("given a create answered 201 with an unusable body and a search that lags, then it is not posted again: it was applied", async () => {
+    const { plan, actual } = await planAgainstTarget();
+    proxy.decide = ({ method, path }) => {
+      if (method === "POST") return { kind: "pass", rewrite: () => ({}) };
+      if (method === "GET" && path.endsWith("/Users")) return { kind: "respond", status: 200, body: { schemas: ["urn:ietf:params:scim:api:messages:2.0:ListResponse"], totalResults: 0, Resources: [] } };
+      return { kind: "pass" };
+    };
+
+    const outcome = await applyPlan(plan, options(actual));
+
+    expect(proxy.seen.filter((r) => r.method === "POST")).toHaveLength(1);
+    expect(sandbox.users()).toHaveLength(1);
+    expect(outcome.results[0]).toMatchObject({ op: "create", status: "failed", error: expect.stringContaining("the next run will check") });
+  });
+
+  it("given a lost create and two target users answering to the userName, then neither is adopted and nothing is posted again", async () => {
+    const { plan, actual } = await planAgainstTarget();
+    proxy.decide = ({ method, path }) => {
+      if (method === "POST") return { kind: "reset-before" };
+      if (method === "GET" && path.endsWith("/Users")) {
+        const twin = (id: string, userName: string) => ({ schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"], id, userName, active: true });
+        return { kind: "respond", status: 200, body: { schemas: ["urn:ietf:params:scim:api:messages:2.0:ListResponse"], totalResults: 2, Resources: [twin("t1", "ada@example.com"), twin("t2", "ADA@example.com")] } };
+      }
+      return { kind: "pass" };
+    };
+
+    const outcome = await applyPlan(plan, options(actual));
+
+    expect(proxy.seen.filter((r) => r.method === "POST")).toHaveLength(1);
+    expect(outcome.results[0]).toMatchObject({ op: "create", status: "failed", error: expect.stringContaining("2 target users have") });
+    expect(outcome.state.users).toEqual({});
+  });
+
   it("given the user appeared on the target after planning, when the create gets 409, then it is adopted and brought in line", async () => {
     const { plan, actual } = await planAgainstTarget();
     const existing = await createDirectly({ userName: "ADA@example.com", active: true, title: "Intern" });

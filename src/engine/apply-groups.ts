@@ -56,13 +56,12 @@ export async function runGroupAction(action: PlannedAction, state: SyncState, op
 
 /**
  * POST /Groups without members (they follow as PATCHes, after every user exists). A 409 or a
- * lost answer is resolved by looking the group up, never by posting again.
- */
-/**
- * As createUser: a create whose answer was lost is looked up, and sent again when nothing is
- * found (up to CREATE_POSTS in all). Apps that keep group names unique refuse a repeat with 409 if
- * an earlier one was applied after all; on one that does not, a duplicate name is seen by the next run as two
- * candidates and held for an administrator, never guessed at.
+ * lost answer is resolved by looking the group up. As in createUser, a create whose answer was
+ * lost without proof that it was applied (no answer, or a 5xx) is sent again when the lookup
+ * finds nothing, up to CREATE_POSTS in all: apps that keep group names unique refuse a repeat
+ * with 409 if an earlier one was applied after all. On an app that allows two groups of one name
+ * and whose search lags behind its writes, a repeat could leave an empty second group of that
+ * name, unmanaged (the README says so under Guarantees).
  */
 async function createGroup(action: PlannedAction, state: SyncState, groups: GroupTarget, options: ApplyOptions, posted = 1): Promise<string | undefined> {
   const mapping = options.groupMapping ?? [];
@@ -95,7 +94,8 @@ async function createGroup(action: PlannedAction, state: SyncState, groups: Grou
     // The planner's rule: a group carrying another directory group's externalId is not ours to take.
     const byExternalId = mapsExternalId(mapping);
     const free = same.filter((g) => !taken.has(g.id) && !(byExternalId && g.externalId && g.externalId !== action.sourceId));
-    if (free.length === 0 && same.length === 0 && error.ambiguous && posted < CREATE_POSTS) {
+    const applied = error.status !== undefined && error.status < 300;
+    if (free.length === 0 && same.length === 0 && error.ambiguous && !applied && posted < CREATE_POSTS) {
       const note = await createGroup(action, state, groups, options, posted + 1);
       return note ?? "the create's answer was lost and the group was not found afterwards; created it with another request";
     }
@@ -109,7 +109,8 @@ async function createGroup(action: PlannedAction, state: SyncState, groups: Grou
       );
     }
     const existing = free[0]!;
-    record(existing, error.ambiguous ? "created" : "adopted");
+    // From the second POST on, a 409 is most likely our own earlier create.
+    record(existing, error.ambiguous || posted > 1 ? "created" : "adopted");
     // A group someone made by hand may already have members; knowing them lets the next run
     // see what differs from the directory instead of trusting an empty record.
     const withMembers = await groups.getGroup(existing.id).catch(() => undefined);
@@ -126,7 +127,7 @@ async function createGroup(action: PlannedAction, state: SyncState, groups: Grou
         await groups.patchGroup(existing.id, buildPatchOperations(changes, existing.resource, mapping));
       }
     }
-    return error.ambiguous
+    return error.ambiguous || posted > 1
       ? "the create's answer was lost; found the group on the target and took it over"
       : "the target already had this group (409); adopted it instead of creating a duplicate";
   }

@@ -234,6 +234,8 @@ async function writeUserChanges(targetId: string, changes: PlannedAction["change
  * next run reads the full listing and decides.
  */
 async function createUser(action: PlannedAction, state: SyncState, options: ApplyOptions, posted = 1): Promise<string | undefined> {
+  // From the second POST on, an earlier one may have been applied: a 409 is then most likely ours.
+  const earlierMayExist = posted > 1;
   const attributes = action.attributes ?? {};
   const resource = buildUserResource(attributes, options.mapping, true);
   const record = (target: TargetUser, origin: StateUser["origin"]): StateUser => {
@@ -249,9 +251,9 @@ async function createUser(action: PlannedAction, state: SyncState, options: Appl
     if (!(error instanceof TargetError) || error instanceof TargetAuthError) throw error;
     const conflict = error.status === 409;
     if (!conflict && !error.ambiguous) throw error;
-    let existing: TargetUser | undefined;
+    let lookup: Lookup;
     try {
-      existing = await lookUpUser(action, options);
+      lookup = await lookUpUser(action, options);
     } catch (lookupError) {
       if (lookupError instanceof TargetAuthError) throw lookupError;
       throw new TargetError(
@@ -259,7 +261,19 @@ async function createUser(action: PlannedAction, state: SyncState, options: Appl
         { ambiguous: error.ambiguous, cause: lookupError },
       );
     }
+    if (lookup.several) {
+      throw new TargetError(`${error.message}; ${lookup.several}, so none is adopted and nothing is created; resolve the duplicate on the target`, {
+        ambiguous: error.ambiguous || earlierMayExist,
+      });
+    }
+    const existing = lookup.user;
     if (!existing) {
+      if (conflict && earlierMayExist) {
+        throw new TargetError(`${error.message}; an earlier create's answer was lost and the target's search does not show the user yet; the next run will check`, {
+          ambiguous: true,
+          cause: error,
+        });
+      }
       if (conflict) {
         const keys = options.matchBy === "externalId" ? "externalId or userName" : "userName";
         throw new TargetError(`${error.message} (no user with this ${keys} exists: the clash is on another unique attribute, such as the email)`, {
@@ -268,7 +282,8 @@ async function createUser(action: PlannedAction, state: SyncState, options: Appl
           detail: error.detail,
         });
       }
-      if (posted < CREATE_POSTS) {
+      // Sent again only when no answer proved the create: a 2xx whose body is unusable was applied.
+      if (posted < CREATE_POSTS && !(error.status !== undefined && error.status < 300)) {
         const note = await createUser(action, state, options, posted + 1);
         return note ?? "the create's answer was lost and the user was not found afterwards; created it with another request";
       }
@@ -278,7 +293,7 @@ async function createUser(action: PlannedAction, state: SyncState, options: Appl
       });
     }
     ensureAdoptable(existing, action, state);
-    const entry = record(existing, error.ambiguous ? "created" : "adopted");
+    const entry = record(existing, error.ambiguous || earlierMayExist ? "created" : "adopted");
     const changes = diffAttributes(attributes, existing.resource, options.mapping);
     if (!existing.active) changes.active = { from: false, to: true };
     if (Object.keys(changes).length > 0) {
@@ -288,20 +303,29 @@ async function createUser(action: PlannedAction, state: SyncState, options: Appl
           : await options.target.patchUser(existing.id, buildPatchOperations(changes, existing.resource, options.mapping));
       recordRename(entry, changes, updated);
     }
+    if (conflict && earlierMayExist) return "an earlier create's answer was lost; the repeat was refused (409) and the user found and recorded";
     return conflict
       ? "the target already had this user (409); adopted it instead of creating a duplicate"
       : "the create's answer was lost; found the user on the target and adopted it";
   }
 }
 
-async function lookUpUser(action: PlannedAction, options: ApplyOptions): Promise<TargetUser | undefined> {
+/** The user a lookup found; `several` (why) when more than one fits, which is never "nobody". */
+interface Lookup {
+  user?: TargetUser;
+  several?: string;
+}
+
+async function lookUpUser(action: PlannedAction, options: ApplyOptions): Promise<Lookup> {
   if (options.matchBy === "externalId") {
     const byExternalId = await options.target.findUsers("externalId", action.sourceId);
-    if (byExternalId.length === 1) return byExternalId[0];
+    if (byExternalId.length === 1) return { user: byExternalId[0]! };
+    if (byExternalId.length > 1) return { several: `${byExternalId.length} target users have externalId ${action.sourceId}` };
   }
   const byUserName = await options.target.findUsers("userName", action.key);
   const exact = byUserName.filter((u) => u.userName.toLowerCase() === action.key.toLowerCase());
-  return exact.length === 1 ? exact[0] : undefined;
+  if (exact.length > 1) return { several: `${exact.length} target users have userName ${action.key}` };
+  return exact.length === 1 ? { user: exact[0]! } : {};
 }
 
 /**

@@ -371,7 +371,8 @@ export async function runSync(settings: RunSettings, ports: RunPorts, options: S
     // Serialising the state blocks the event loop, and requests wait meanwhile: a large state
     // (100,000 users take a few hundred ms) is checkpointed less often, so that saving never
     // takes more than about 5% of the run.
-    const checkpointEvery = Math.max(options.checkpointMs ?? 2000, 20 * (performance.now() - firstSaveStarted));
+    // Capped: on a slow disk the save's time is mostly waiting, and a crash should still lose little.
+    const checkpointEvery = Math.min(30_000, Math.max(options.checkpointMs ?? 2000, 20 * (performance.now() - firstSaveStarted)));
 
     emit({ type: "phase", phase: "apply" });
     let saving: Promise<void> | undefined;

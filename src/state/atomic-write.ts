@@ -3,7 +3,7 @@
  * `path`, never a mix or nothing, and keeps the previous content as a backup.
  */
 import { randomBytes } from "node:crypto";
-import { link, mkdir, open, rename, stat, unlink } from "node:fs/promises";
+import { link, lstat, mkdir, open, readFile, rename, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
 import { errorCode } from "../errors.js";
 
@@ -52,7 +52,7 @@ export async function writeFileAtomic(path: string, content: string, options: At
     if (options.backup) {
       const backupTemp = tempPathFor(options.backup.path);
       temps.push(backupTemp);
-      if (!(options.backup.linkFrom && (await linked(options.backup.linkFrom, backupTemp, options.mode)))) {
+      if (!(options.backup.linkFrom && (await linked(options.backup.linkFrom, backupTemp, options.mode, options.backup.content)))) {
         await writeDurably(backupTemp, options.backup.content, options.mode);
       }
       await options.beforeRename?.(backupTemp, options.backup.path);
@@ -76,19 +76,26 @@ export async function writeFileAtomic(path: string, content: string, options: At
 }
 
 /**
- * false where the file system has no hard links, or where `from` has other permissions than a
- * backup should (a file someone else created): the caller then writes a copy with `mode`.
+ * false where the file system has no hard links, where `from` is not a plain file with the
+ * backup's permissions (a file someone else created, a symbolic link), or where it no longer
+ * holds `content` (someone wrote it since it was checked): the caller then writes a copy.
  */
-async function linked(from: string, to: string, mode: number): Promise<boolean> {
+async function linked(from: string, to: string, mode: number, content: string | Uint8Array): Promise<boolean> {
   try {
-    if (((await stat(from)).mode & 0o7777) !== mode) return false;
+    const info = await lstat(from);
+    if (!info.isFile() || (info.mode & 0o7777) !== mode) return false;
     await link(from, to);
-    return true;
   } catch (error) {
     const code = errorCode(error);
     if (code === "ENOENT" || code === "EPERM" || code === "ENOTSUP" || code === "EOPNOTSUPP" || code === "EMLINK" || code === "EXDEV") return false;
     throw error;
   }
+  // The backup must be exactly what was checked; reading it back costs far less than writing it.
+  const linkedText = await readFile(to);
+  const expected = typeof content === "string" ? Buffer.from(content, "utf8") : content;
+  if (Buffer.compare(linkedText, expected) === 0) return true;
+  await unlink(to).catch(() => undefined);
+  return false;
 }
 
 async function writeDurably(path: string, content: string | Uint8Array, mode: number): Promise<void> {

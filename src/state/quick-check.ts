@@ -123,11 +123,12 @@ export function makeQuickChecker({ version, isoTime, failures }: QuickCheckRules
       if (!optional(file.groupMembersHidden, (v) => typeof v === "boolean") || !optional(file.lastRun, runOk)) return undefined;
       const { users, groups } = file;
       if (!isObj(users) || !isObj(groups)) return undefined;
-      for (const id in users) if (id.length === 0 || !userOk(users[id])) return undefined;
+      // "__proto__" is a key zod's record drops and a plain object would take as its prototype.
+      for (const id in users) if (id.length === 0 || id === "__proto__" || !userOk(users[id])) return undefined;
       const uniqueGroups: Obj = {};
       for (const id in groups) {
         const g = groups[id] as Obj;
-        if (id.length === 0 || !groupOk(g)) return undefined;
+        if (id.length === 0 || id === "__proto__" || !groupOk(g)) return undefined;
         const members = g.members as string[];
         const unique = new Set(members);
         uniqueGroups[id] = unique.size === members.length ? g : { ...g, members: [...unique] };

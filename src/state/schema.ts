@@ -269,7 +269,7 @@ export function serializeStateFile(state: StoredState): { text: string } | { inv
   for (let i = 0; i < userIds.length; i++) {
     const sourceId = userIds[i]!;
     const record = userRecord(sourceId);
-    if (usersChecked && !(sourceId.length > 0 && quickStateCheck.userOk(record))) usersChecked = false;
+    if (usersChecked && !(sourceId.length > 0 && sourceId !== "__proto__" && quickStateCheck.userOk(record))) usersChecked = false;
     userLines[i] = `    ${JSON.stringify(sourceId)}: ${JSON.stringify(record)}`;
   }
   const groups: Record<string, StateGroup> = {};
