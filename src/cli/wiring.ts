@@ -2,13 +2,12 @@ import { readFileSync } from "node:fs";
 import { MICROSOFT_CLOUDS, type Config } from "../config/load-config.js";
 import type { RunPorts, RunSettings } from "../engine/run-sync.js";
 import { FileSource } from "../sources/file-source.js";
-import { GoogleSource, type GroupReads } from "../sources/google/google-source.js";
+import type { GroupReads } from "../sources/google/google-source.js";
 import { googleUserFields } from "../sources/google/attributes.js";
-import { MicrosoftSource } from "../sources/microsoft/microsoft-source.js";
 import { graphUserFields } from "../sources/microsoft/attributes.js";
 import { compileMapping } from "../core/mapping.js";
-import type { DirectorySource } from "../core/ports.js";
-import type { SourceAccessCheck } from "../sources/access-check.js";
+import type { DirectorySource, SourceReadOptions } from "../core/ports.js";
+import type { SourceAccess, SourceAccessCheck } from "../sources/access-check.js";
 import { ScimClient } from "../scim/client.js";
 import { FileStateStore } from "../state/file-state-store.js";
 import { ConfigError } from "../errors.js";
@@ -91,7 +90,7 @@ export function sourceFrom(config: Config, hooks: PortHooks): DirectorySource & 
     hooks.onWarning(`${source.type === "google" ? "Google" : "Graph"}: ${what}; trying again in ${(waitMs / 1000).toFixed(1)} s`);
   if (source.type === "microsoft") {
     const scopeGroups = config.scope.groups ?? [];
-    return new MicrosoftSource({
+    return new LazySource(async () => new (await import("../sources/microsoft/microsoft-source.js")).MicrosoftSource({
       connection: {
         tenantId: source.tenantId,
         ...(source.clientId ? { clientId: source.clientId } : {}),
@@ -111,12 +110,12 @@ export function sourceFrom(config: Config, hooks: PortHooks): DirectorySource & 
       timeoutMs: source.timeoutSeconds * 1000,
       retries: source.retries,
       onRetry,
-    });
+    }));
   }
   const credentials = source.serviceAccount
     ? { kind: "service-account" as const, ...source.serviceAccount }
     : { kind: "access-token" as const, token: source.accessToken ?? "" };
-  return new GoogleSource({
+  return new LazySource(async () => new (await import("../sources/google/google-source.js")).GoogleSource({
     connection: {
       credentials,
       ...(source.apiRoot ? { apiRoot: source.apiRoot } : {}),
@@ -134,7 +133,29 @@ export function sourceFrom(config: Config, hooks: PortHooks): DirectorySource & 
     timeoutMs: source.timeoutSeconds * 1000,
     retries: source.retries,
     onRetry,
-  });
+  }));
+}
+
+/**
+ * Google's and Microsoft's client libraries take most of a second to load; a run that reads a
+ * directory file (or only validates a config) should not wait for them.
+ */
+class LazySource implements DirectorySource, SourceAccessCheck {
+  #source: Promise<DirectorySource & SourceAccessCheck> | undefined;
+
+  constructor(private readonly load: () => Promise<DirectorySource & SourceAccessCheck>) {}
+
+  async read(options?: SourceReadOptions): ReturnType<DirectorySource["read"]> {
+    return (await this.#loaded()).read(options);
+  }
+
+  async checkAccess(): Promise<SourceAccess> {
+    return (await this.#loaded()).checkAccess();
+  }
+
+  #loaded(): Promise<DirectorySource & SourceAccessCheck> {
+    return (this.#source ??= this.load());
+  }
 }
 
 /**
