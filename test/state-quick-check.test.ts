@@ -58,6 +58,8 @@ function seeded(seed: number): () => number {
 const ODD_VALUES: unknown[] = [
   undefined, null, "", "x", 0, -1, 1.5, 2 ** 60, true, [], {}, ["a"], [""], { kind: "" },
   "2026-13-01T00:00:00Z", "2026-02-30T00:00:00Z", "2026-01-01", "2026-01-01T00:00:00", "yesterday", "created", "deleted", "ok",
+  "2026-02-29T00:00:00.000Z", "2024-02-29T00:00:00.000Z", "2026-04-31T00:00:00.000Z", "2026-12-31T23:59:59.999Z", "2026-12-31T24:00:00.000Z",
+  "2026-00-10T00:00:00.000Z", "2026-06-00T00:00:00.000Z", "2026-06-10T12:60:00.000Z", "2026-06-10T12:00:60.000Z", "0000-01-01T00:00:00.000Z",
 ];
 
 /** Every path to a value inside `value`, objects and arrays included. */
@@ -111,6 +113,16 @@ describe("the state file's fast check", () => {
     // Both branches were exercised, or the test proves nothing.
     expect(acceptedByBoth).toBeGreaterThan(100);
     expect(rejectedByFast).toBeGreaterThan(1000);
+  });
+
+  it("given valid users, then the serializer's text for each is exactly JSON.stringify of its record", () => {
+    for (const user of Object.values(validFile().users) as any[]) {
+      const record = { targetId: user.targetId, userName: user.userName, origin: user.origin, since: user.since, suspendedAt: user.suspendedAt, conditions: { outOfScope: user.conditions.outOfScope, suspended: user.conditions.suspended, deleted: user.conditions.deleted } };
+      expect(quickStateCheck.userJson(user)).toBe(JSON.stringify(record));
+    }
+    expect(quickStateCheck.userJson({ targetId: 't"1\\', userName: "a\nb", origin: "created", since: "2026-01-01T00:00:00.000Z", conditions: {} })).toBe(
+      JSON.stringify({ targetId: 't"1\\', userName: "a\nb", origin: "created", since: "2026-01-01T00:00:00.000Z", conditions: {} }),
+    );
   });
 
   it("given a written state, then it reads back equal, with one record per line", () => {

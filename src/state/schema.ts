@@ -268,9 +268,12 @@ export function serializeStateFile(state: StoredState): { text: string } | { inv
   };
   for (let i = 0; i < userIds.length; i++) {
     const sourceId = userIds[i]!;
-    const record = userRecord(sourceId);
-    if (usersChecked && !(sourceId.length > 0 && sourceId !== "__proto__" && quickStateCheck.userOk(record))) usersChecked = false;
-    userLines[i] = `    ${JSON.stringify(sourceId)}: ${JSON.stringify(record)}`;
+    let json = sourceId.length > 0 && sourceId !== "__proto__" ? quickStateCheck.userJson(state.users[sourceId]!) : undefined;
+    if (json === undefined) {
+      usersChecked = false;
+      json = JSON.stringify(userRecord(sourceId));
+    }
+    userLines[i] = `    ${JSON.stringify(sourceId)}: ${json}`;
   }
   const groups: Record<string, StateGroup> = {};
   for (const sourceId of Object.keys(state.groups).sort()) {
