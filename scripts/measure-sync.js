@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // A quick, honest measurement of one initial and one unchanged sync of N synthetic users against
-// the local sandbox: wall time and requests by method. Not the benchmark (that is `npm run bench`,
-// still to come); run `npm run build` first.  Usage: node scripts/measure-sync.js [N users] [G groups]
+// the local sandbox (scimmy): wall time and requests by method. Not the benchmark (that is `npm run bench`,
+// with its own lean target); run `npm run build` first.  Usage: node scripts/measure-sync.js [N users] [G groups]
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
