@@ -5,17 +5,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { examineUser } from "../src/sources/file-records.js";
+import { mulberry32 } from "./support/synthetic-people.js";
 
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function record(k: number): Record<string, any> {
   return {
@@ -71,7 +62,7 @@ describe("the directory file's fast path for user records", () => {
   });
 
   it("given 5,000 seeded mutations, then every record gives the same user or the same problems either way", () => {
-    const random = seeded(7643);
+    const random = mulberry32(7643);
     let accepted = 0;
     let refused = 0;
     for (let i = 0; i < 5000; i++) {

@@ -8,7 +8,7 @@ import { mapsExternalId } from "../core/group-planner.js";
 import { applyChanges, buildGroupResource, buildPatchOperations, diffAttributes, type PatchOperation } from "../core/mapping.js";
 import { messageOf, TargetAuthError, TargetError } from "../errors.js";
 import type { ApplyOptions } from "./apply-plan.js";
-import { CREATE_POSTS } from "./create-tries.js";
+import { mayPostAgain } from "./create-tries.js";
 
 const DEFAULT_MEMBERS_PER_PATCH = 100;
 
@@ -94,8 +94,7 @@ async function createGroup(action: PlannedAction, state: SyncState, groups: Grou
     // The planner's rule: a group carrying another directory group's externalId is not ours to take.
     const byExternalId = mapsExternalId(mapping);
     const free = same.filter((g) => !taken.has(g.id) && !(byExternalId && g.externalId && g.externalId !== action.sourceId));
-    const applied = error.status !== undefined && error.status < 300;
-    if (free.length === 0 && same.length === 0 && error.ambiguous && !applied && posted < CREATE_POSTS) {
+    if (free.length === 0 && same.length === 0 && error.ambiguous && mayPostAgain(error, posted)) {
       const note = await createGroup(action, state, groups, options, posted + 1);
       return note ?? "the create's answer was lost and the group was not found afterwards; created it with another request";
     }

@@ -15,7 +15,7 @@ import {
 import { messageOf, TargetAuthError, TargetError } from "../errors.js";
 import type { ActionResult, EventSink, StoppedEarly } from "./events.js";
 import { runGroupAction } from "./apply-groups.js";
-import { CREATE_POSTS } from "./create-tries.js";
+import { mayPostAgain } from "./create-tries.js";
 import { orderRenames } from "./rename-order.js";
 import { failureKindOf, SystemicWatch, type SystemicLimits } from "./systemic-stop.js";
 import { recordOutcomes } from "../core/escrow.js";
@@ -282,8 +282,7 @@ async function createUser(action: PlannedAction, state: SyncState, options: Appl
           detail: error.detail,
         });
       }
-      // Sent again only when no answer proved the create: a 2xx whose body is unusable was applied.
-      if (posted < CREATE_POSTS && !(error.status !== undefined && error.status < 300)) {
+      if (mayPostAgain(error, posted)) {
         const note = await createUser(action, state, options, posted + 1);
         return note ?? "the create's answer was lost and the user was not found afterwards; created it with another request";
       }

@@ -366,13 +366,12 @@ export async function runSync(settings: RunSettings, ports: RunPorts, options: S
     else delete working.failures;
     const clock = prepared.clock;
     emit({ type: "phase", phase: "save-state" });
-    const firstSaveStarted = performance.now();
     await clock.time("stateSaveMs", () => ports.store.write(working));
     // Serialising the state blocks the event loop, and requests wait meanwhile: a large state
     // (100,000 users take a few hundred ms) is checkpointed less often, so that saving never
-    // takes more than about 5% of the run.
+    // takes more than about 5% of the run (stateSaveMs holds just this first save so far).
     // Capped: on a slow disk the save's time is mostly waiting, and a crash should still lose little.
-    const checkpointEvery = Math.min(30_000, Math.max(options.checkpointMs ?? 2000, 20 * (performance.now() - firstSaveStarted)));
+    const checkpointEvery = Math.min(30_000, Math.max(options.checkpointMs ?? 2000, 20 * (clock.timings.stateSaveMs ?? 0)));
 
     emit({ type: "phase", phase: "apply" });
     let saving: Promise<void> | undefined;

@@ -338,11 +338,13 @@ export function toSnapshot(records: DirectoryRecords): SourceSnapshot {
   };
 }
 
+const QUICK_RULES = { known: KNOWN_USER_FIELDS, maxLength: MAX_TEXT_LENGTH, email: EMAIL, control: CONTROL, controlButLineBreak: CONTROL_BUT_LINE_BREAK };
+
 /** `quick: false` (tests) always takes the schema's path. */
 export function examineUser(record: UserRecord, options: { quick?: boolean } = {}): Candidate {
   const fields = isObject(record.fields) ? record.fields : {};
   if (options.quick !== false && record.defect === undefined && isObject(record.fields)) {
-    const user = quickUserRecord(fields, KNOWN_USER_FIELDS, MAX_TEXT_LENGTH, EMAIL);
+    const user = quickUserRecord(fields, QUICK_RULES);
     if (user) {
       const extra = extraFields(fields, KNOWN_USER_FIELDS);
       if (extra) user.extra = extra;

@@ -13,15 +13,26 @@ import type { SourceAddress, SourceTypedValue, SourceUser } from "../core/model.
 type Fields = Record<string, unknown>;
 
 /** The schema's checks on text, all at once: not blank, not padded, no control character, not too long. */
-function clean(value: unknown, maxLength: number, multiline = false): value is string {
+/** The schema's own rules (file-records.ts), handed in so that they are written once. */
+export interface RecordRules {
+  /** The user record's known attributes; any other key is `extra`. */
+  known: ReadonlySet<string>;
+  maxLength: number;
+  email: RegExp;
+  /** A control character, and one other than a line break (for text that may span lines). */
+  control: RegExp;
+  controlButLineBreak: RegExp;
+}
+
+function clean(value: unknown, rules: RecordRules, multiline = false): value is string {
   return (
     typeof value === "string" &&
     value.length > 0 &&
-    value.length <= maxLength &&
+    value.length <= rules.maxLength &&
     // Padded text is trimmed by the schema: left to it.
     value.charCodeAt(0) > 32 &&
     value.charCodeAt(value.length - 1) > 32 &&
-    !(multiline ? /(?![\r\n])\p{Cc}/u : /\p{Cc}/u).test(value) &&
+    !(multiline ? rules.controlButLineBreak : rules.control).test(value) &&
     // Unicode spaces that trim() removes too.
     !/^\s|\s$/u.test(value)
   );
@@ -42,7 +53,7 @@ function typedEntries<Entry extends { type?: string; primary?: boolean }>(
   allowed: ReadonlySet<string>,
   keys: readonly string[],
   hasValue: (entry: Fields) => boolean,
-  maxLength: number,
+  rules: RecordRules,
 ): Entry[] | undefined {
   if (!Array.isArray(list) || list.length === 0) return undefined;
   const types = new Set<string>();
@@ -54,7 +65,7 @@ function typedEntries<Entry extends { type?: string; primary?: boolean }>(
     for (const key in entry) {
       if (!allowed.has(key)) return undefined;
       const value = entry[key];
-      if (key === "primary" ? typeof value !== "boolean" : !clean(value, maxLength, MULTILINE.has(key))) return undefined;
+      if (key === "primary" ? typeof value !== "boolean" : !clean(value, rules, MULTILINE.has(key))) return undefined;
     }
     // Entries the schema drops (type only) or reports (a repeated type, a second primary) are its to handle.
     if (!hasValue(entry)) return undefined;
@@ -78,9 +89,9 @@ const hasPhoneValue = (entry: Fields) => entry.value !== undefined;
  * The user the schema would make of `fields` (without `extra`, which the caller adds the same
  * way for both paths), or undefined when the schema must look at it.
  */
-export function quickUserRecord(fields: Fields, known: ReadonlySet<string>, maxLength: number, email: RegExp): SourceUser | undefined {
+export function quickUserRecord(fields: Fields, rules: RecordRules): SourceUser | undefined {
   const { id, userName, active } = fields;
-  if (!clean(id, maxLength) || !clean(userName, maxLength)) return undefined;
+  if (!clean(id, rules) || !clean(userName, rules)) return undefined;
   if (active !== undefined && typeof active !== "boolean") return undefined;
   if (fields.roles !== undefined) return undefined;
   const user: SourceUser = { id, userName, active: active ?? true };
@@ -88,22 +99,22 @@ export function quickUserRecord(fields: Fields, known: ReadonlySet<string>, maxL
     const value = fields[key];
     // An empty cell (CSV) means "not given" to the schema as well.
     if (value === undefined || value === "") continue;
-    if (!clean(value, maxLength)) return undefined;
-    if (key === "email" && !email.test(value)) return undefined;
+    if (!clean(value, rules)) return undefined;
+    if (key === "email" && !rules.email.test(value)) return undefined;
     user[key] = value;
   }
   if (fields.addresses !== undefined) {
-    const addresses = typedEntries<SourceAddress>(fields.addresses, ADDRESS_KEY_SET, ADDRESS_KEYS, hasAddressValue, maxLength);
+    const addresses = typedEntries<SourceAddress>(fields.addresses, ADDRESS_KEY_SET, ADDRESS_KEYS, hasAddressValue, rules);
     if (!addresses) return undefined;
     user.addresses = addresses;
   }
   if (fields.phoneNumbers !== undefined) {
     // value last, as in the schema's result.
-    const phones = typedEntries<SourceTypedValue>(fields.phoneNumbers, PHONE_KEY_SET, ["type", "primary", "value"], hasPhoneValue, maxLength);
+    const phones = typedEntries<SourceTypedValue>(fields.phoneNumbers, PHONE_KEY_SET, ["type", "primary", "value"], hasPhoneValue, rules);
     if (!phones) return undefined;
     user.phoneNumbers = phones;
   }
   // A known field this does not read (a future attribute) goes to the schema.
-  for (const key in fields) if (known.has(key) && !READ_HERE.has(key)) return undefined;
+  for (const key in fields) if (rules.known.has(key) && !READ_HERE.has(key)) return undefined;
   return user;
 }

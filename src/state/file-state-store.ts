@@ -153,7 +153,9 @@ export class FileStateStore implements StateStore {
     const lost = this.runLock.lost;
     if (lost !== undefined) throw lostLockError(this.runLock.lockPath, this.path, lost);
 
-    const current = await this.currentForWrite();
+    // When the file still holds exactly what this store last read or wrote, it is known to be
+    // valid with the expected serial, and a large state is not parsed again.
+    const current = await this.load(this.path, this.knownText);
     if (current.kind === "newer") throw newerVersionError(this.path, current.version);
     if (current.kind === "ok") {
       const expected = this.expectedSerial ?? state.serial;
@@ -226,20 +228,10 @@ export class FileStateStore implements StateStore {
     });
   }
 
-  /**
-   * The state file as a write finds it. When it holds exactly what this store last read or
-   * wrote, it is known to be valid with the expected serial, and parsing a large state again
-   * is skipped.
-   */
-  private async currentForWrite(): Promise<DiskState | { kind: "unchanged"; text: string }> {
-    if (this.knownText !== undefined) {
-      const text = await readFile(this.path, "utf8").catch(() => undefined);
-      if (text === this.knownText) return { kind: "unchanged", text };
-    }
-    return this.load(this.path);
-  }
-
-  private async load(file: string): Promise<DiskState> {
+  /** With `known`: text that matches it was checked before, and is not parsed again. */
+  private async load(file: string): Promise<DiskState>;
+  private async load(file: string, known: string | undefined): Promise<DiskState | { kind: "unchanged"; text: string }>;
+  private async load(file: string, known?: string): Promise<DiskState | { kind: "unchanged"; text: string }> {
     let text: string;
     try {
       text = await readFile(file, "utf8");
@@ -247,6 +239,7 @@ export class FileStateStore implements StateStore {
       if (errorCode(error) === "ENOENT") return { kind: "missing" };
       throw stateFsError(`read the state file ${file}`, file, error);
     }
+    if (known !== undefined && text === known) return { kind: "unchanged", text };
     const parsed = parseStateFile(text);
     if (parsed.kind === "ok") return { kind: "ok", state: parsed.state, text };
     return parsed;

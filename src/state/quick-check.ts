@@ -101,14 +101,16 @@ export function makeQuickChecker({ version, isoTime, failures }: QuickCheckRules
   const time = new TimeCheck(isoTime);
   const isTime = (v: unknown) => time.ok(v);
 
-  const userOk = (u: unknown): boolean => {
-    if (!isObj(u) || !onlyKeys(u, USER_KEYS)) return false;
+  /** The values of a user record the schema checks; keys are the caller's concern. */
+  const userValuesOk = (u: Obj): boolean => {
     if (!nonEmpty(u.targetId) || !nonEmpty(u.userName) || !ORIGINS.has(u.origin as string)) return false;
     if (!isTime(u.since) || !optional(u.suspendedAt, isTime)) return false;
     const c = u.conditions;
-    if (!isObj(c) || !onlyKeys(c, CONDITION_KEYS)) return false;
-    return optional(c.outOfScope, isTime) && optional(c.suspended, isTime) && optional(c.deleted, isTime);
+    return isObj(c) && optional(c.outOfScope, isTime) && optional(c.suspended, isTime) && optional(c.deleted, isTime);
   };
+
+  const userOk = (u: unknown): boolean =>
+    isObj(u) && onlyKeys(u, USER_KEYS) && isObj(u.conditions) && onlyKeys(u.conditions, CONDITION_KEYS) && userValuesOk(u);
 
   const groupOk = (g: unknown): boolean => {
     if (!isObj(g) || !onlyKeys(g, GROUP_KEYS)) return false;
@@ -126,9 +128,9 @@ export function makeQuickChecker({ version, isoTime, failures }: QuickCheckRules
   };
 
   const userJson = (u: StateUser): string | undefined => {
-    if (!nonEmpty(u.targetId) || !nonEmpty(u.userName) || !ORIGINS.has(u.origin) || !isTime(u.since) || !optional(u.suspendedAt, isTime)) return undefined;
+    // Only the fields written are checked: a key the serializer leaves out cannot make the file invalid.
+    if (!userValuesOk(u as unknown as Obj)) return undefined;
     const c = u.conditions;
-    if (!isObj(c) || !optional(c.outOfScope, isTime) || !optional(c.suspended, isTime) || !optional(c.deleted, isTime)) return undefined;
     // Checked origins and times hold no character JSON would escape; the rest goes through JSON.stringify.
     let json = `{"targetId":${JSON.stringify(u.targetId)},"userName":${JSON.stringify(u.userName)},"origin":"${u.origin}","since":"${u.since}"`;
     if (u.suspendedAt !== undefined) json += `,"suspendedAt":"${u.suspendedAt}"`;

@@ -28,6 +28,7 @@ import { join } from "node:path";
 import { parseStateFile } from "../../src/state/schema.js";
 import type { StoredState } from "../../src/core/ports.js";
 import { DAY, people, runCli, startCli, useFaultProxy, useSandboxAndWorkspace, type CliResult, type DirGroup, type DirUser, type RunningCli } from "./harness.js";
+import { mulberry32 } from "../support/synthetic-people.js";
 
 const SEED = Number(process.env.CRASH_SEED ?? 20260301);
 const HOUR = 3_600_000;
@@ -38,17 +39,6 @@ const DELETE_AFTER = 30 * DAY;
 const ctx = useSandboxAndWorkspace();
 const fault = useFaultProxy(ctx);
 
-/** mulberry32: a small PRNG, so one seed always gives the same kill schedule. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Phase = "read-source" | "read-target" | "plan" | "apply" | "state-write";
 type StateWriteMoment = "main-temp" | "bak-temp" | "bak-renamed" | "main-renamed";
@@ -65,7 +55,8 @@ type KillAim =
 
 /** 4 + 3 + 3 + 6 + 4 kills, in an order and with parameters drawn from the seed. */
 function killSchedule(seed: number): KillAim[] {
-  const random = prng(seed);
+  // Seeded, so one seed always gives the same kill schedule.
+  const random = mulberry32(seed);
   const pick = <T,>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
   const phases: Phase[] = [
     ...Array<Phase>(4).fill("read-source"),

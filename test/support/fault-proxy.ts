@@ -8,6 +8,7 @@ import type { AddressInfo, Socket } from "node:net";
 import { afterAll, afterEach, beforeAll, beforeEach } from "vitest";
 import { startSandbox, type Sandbox } from "../../src/sandbox/server.js";
 import { ScimClient } from "../../src/scim/client.js";
+import { mulberry32 } from "./synthetic-people.js";
 
 export type FaultDecision =
   /** `until`: the request is held until it settles (after `delayMs`), e.g. to keep one run waiting while another starts. */
@@ -200,20 +201,6 @@ export interface SeededFaults {
   total(): number;
 }
 
-/**
- * mulberry32: a tiny 32-bit PRNG. Good enough to spread faults evenly, and the same seed gives
- * the same sequence of draws on every machine (Math.random cannot be seeded).
- */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const errorBody = (status: number, detail: string) => ({
   schemas: ["urn:ietf:params:scim:api:messages:2.0:Error"],
